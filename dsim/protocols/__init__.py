@@ -1,0 +1,1 @@
+"""The protocols of the course; each module registers its scenarios."""

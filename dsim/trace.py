@@ -1,0 +1,346 @@
+"""The trace: the complete record of one run, and the questions it answers.
+
+A trace is a list of events in the order they happened. Each event is a
+plain dict with ``t`` (simulated seconds) and ``kind``; the kinds and their
+fields are those of the design (``send``, ``deliver``, ``drop``, ``timer``,
+``crash``, ``recover``, ``partition``, ``heal``, ``state``, ``invoke``,
+``complete``), plus ``start`` (the nodes and clients of the run) and
+``end`` (which bound ended it, in words). Saved as JSON Lines, one event
+per line, it loads back equal to what was saved.
+
+Every view is drawn from a trace alone, so the questions live here: the
+messages in flight at time t, a node's recorded state at time t, and the
+causal past and future of an event (Lamport's happened-before: earlier
+events on the same lifeline, and a message's send before its delivery).
+"""
+
+import json
+from collections import namedtuple
+
+KINDS = {
+    "start": ("nodes", "clients"),
+    "end": ("reason", "message"),
+    "send": ("id", "src", "dst", "type", "payload"),
+    "deliver": ("id", "src", "dst"),
+    "drop": ("id", "src", "dst", "reason"),
+    "timer": ("node", "name"),
+    "crash": ("node",),
+    "recover": ("node",),
+    "partition": (),
+    "heal": (),
+    "state": ("node", "fields"),
+    "invoke": ("client", "op_id", "op"),
+    "complete": ("client", "op_id", "op", "ok"),
+}
+
+MessageInfo = namedtuple(
+    "MessageInfo", "id src dst type payload sent arrived dropped reason")
+MessageInfo.__doc__ = """A message's life: sent at ``sent``; then ``arrived`` or
+``dropped`` (a time, or None while it is still in flight at the end)."""
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value):
+    """The value as JSON gives it back (tuples become lists, and so on)."""
+    if isinstance(value, _SCALARS):
+        return value
+    return json.loads(json.dumps(value))
+
+
+def _message_event(t, code, msg, extra):
+    if code == 0:
+        event = {"t": t, "kind": "send", "id": msg.id, "src": msg.src,
+                 "dst": msg.dst, "type": msg.type, "payload": _plain(msg.payload)}
+    elif code == 1:
+        event = {"t": t, "kind": "deliver", "id": msg.id, "src": msg.src,
+                 "dst": msg.dst, "type": msg.type}
+    else:
+        return {"t": t, "kind": "drop", "id": msg.id, "src": msg.src,
+                "dst": msg.dst, "type": msg.type, "reason": extra}
+    if extra:
+        event.update(_plain(extra))
+    return event
+
+
+def lifeline(event):
+    """The node or client an event happens at, or None for network events."""
+    kind = event["kind"]
+    if kind == "send":
+        return event["src"]
+    if kind == "deliver":
+        return event["dst"]
+    if kind in ("invoke", "complete"):
+        return event["client"]
+    return event.get("node")
+
+
+class Trace:
+    """The events of one run, with queries over them."""
+
+    def __init__(self, events):
+        self.events = list(events)
+        self._messages = None
+
+    @classmethod
+    def from_records(cls, records):
+        """Build a trace from the kernel's compact records."""
+        events = []
+        for record in records:
+            if type(record) is dict:
+                if record["kind"] in ("state", "invoke", "complete"):
+                    record = _plain(record)
+                events.append(record)
+            else:
+                events.append(_message_event(*record))
+        return cls(events)
+
+    # ----- a list of events -----
+
+    def __len__(self):
+        return len(self.events)
+
+    def __iter__(self):
+        return iter(self.events)
+
+    def __getitem__(self, index):
+        return self.events[index]
+
+    def __eq__(self, other):
+        return isinstance(other, Trace) and self.events == other.events
+
+    def __repr__(self):
+        return f"<Trace of {len(self.events)} events>"
+
+    def of_kind(self, *kinds):
+        """The events of the given kinds, in order."""
+        return [e for e in self.events if e["kind"] in kinds]
+
+    @property
+    def nodes(self):
+        """The server nodes of the run, in the order they were added."""
+        start = self._start()
+        return list(start["nodes"]) if start else sorted(
+            {lifeline(e) for e in self.events if lifeline(e)})
+
+    @property
+    def clients(self):
+        start = self._start()
+        return list(start["clients"]) if start else []
+
+    @property
+    def end(self):
+        """The ``end`` event (reason and message), or None."""
+        last = self.events[-1] if self.events else None
+        return last if last and last["kind"] == "end" else None
+
+    @property
+    def duration(self):
+        return self.events[-1]["t"] if self.events else 0.0
+
+    def _start(self):
+        first = self.events[0] if self.events else None
+        return first if first and first["kind"] == "start" else None
+
+    # ----- saving and loading -----
+
+    def dumps(self):
+        """The trace as JSON Lines text."""
+        return "".join(json.dumps(e, separators=(",", ":")) + "\n"
+                       for e in self.events)
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(self.dumps())
+
+    @classmethod
+    def loads(cls, text, source="<trace>"):
+        """Parse JSON Lines text; a malformed line is named in the error."""
+        events = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                events.append(_parse_event(line, f"{source} line {number}"))
+        return cls(events)
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as src:
+            return cls.loads(src.read(), source=str(path))
+
+    # ----- messages -----
+
+    @property
+    def messages(self):
+        """Every message, by id, as a ``MessageInfo``."""
+        if self._messages is None:
+            self._messages = self._collect_messages()
+        return self._messages
+
+    def _collect_messages(self):
+        found = {}
+        for e in self.events:
+            kind = e["kind"]
+            if kind == "send":
+                found[e["id"]] = MessageInfo(e["id"], e["src"], e["dst"], e["type"],
+                                             e["payload"], e["t"], None, None, None)
+            elif kind == "deliver":
+                found[e["id"]] = found[e["id"]]._replace(arrived=e["t"])
+            elif kind == "drop":
+                found[e["id"]] = found[e["id"]]._replace(
+                    dropped=e["t"], reason=e["reason"])
+        return found
+
+    def in_flight(self, t):
+        """Messages sent at or before ``t`` that had not arrived or been lost."""
+        return [m for m in self.messages.values() if m.sent <= t
+                and _after(m.arrived, t) and _after(m.dropped, t)]
+
+    def delivered(self, t=None):
+        return [m for m in self.messages.values() if m.arrived is not None
+                and (t is None or m.arrived <= t)]
+
+    def dropped(self, t=None):
+        return [m for m in self.messages.values() if m.dropped is not None
+                and (t is None or m.dropped <= t)]
+
+    # ----- nodes -----
+
+    def state_at(self, node, t):
+        """The fields ``node`` had recorded at time ``t`` ({} while it is down)."""
+        self._check_node(node)
+        fields = {}
+        for e in self.events:
+            if e["t"] > t:
+                break
+            if e.get("node") == node:
+                if e["kind"] == "state":
+                    fields = e["fields"]
+                elif e["kind"] == "crash":
+                    fields = {}
+        return dict(fields)
+
+    def is_up(self, node, t):
+        """Whether ``node`` was running (not crashed) at time ``t``."""
+        self._check_node(node)
+        up = True
+        for e in self.events:
+            if e["t"] > t:
+                break
+            if e.get("node") == node and e["kind"] in ("crash", "recover"):
+                up = e["kind"] == "recover"
+        return up
+
+    def _check_node(self, node):
+        known = self.nodes + self.clients
+        if node not in known:
+            raise ValueError(f"unknown node {node!r}: this trace has "
+                             f"{', '.join(known)}")
+
+    # ----- causality -----
+
+    def _edges(self):
+        """Successors of each event under happened-before (direct edges)."""
+        succ = [[] for _ in self.events]
+        last_on = {}
+        sent_at = {}
+        for index, e in enumerate(self.events):
+            owner = lifeline(e)
+            if owner is not None:
+                if owner in last_on:
+                    succ[last_on[owner]].append(index)
+                last_on[owner] = index
+            if e["kind"] == "send":
+                sent_at[e["id"]] = index
+            elif e["kind"] in ("deliver", "drop"):
+                succ[sent_at[e["id"]]].append(index)
+        return succ
+
+    def causal_future(self, index):
+        """Indices of the events that ``index`` happened before."""
+        return _reach(self._edges(), index)
+
+    def causal_past(self, index):
+        """Indices of the events that happened before ``index``."""
+        succ = self._edges()
+        pred = [[] for _ in succ]
+        for a, targets in enumerate(succ):
+            for b in targets:
+                pred[b].append(a)
+        return _reach(pred, index)
+
+    def happened_before(self, a, b):
+        """Whether event ``a`` happened before event ``b`` (both indices)."""
+        return b in self.causal_future(a)
+
+    def index_of(self, kind, **fields):
+        """The index of the first event of ``kind`` with the given fields."""
+        for index, e in enumerate(self.events):
+            if e["kind"] == kind and all(e.get(k) == v for k, v in fields.items()):
+                return index
+        wanted = ", ".join(f"{k}={v!r}" for k, v in fields.items())
+        raise ValueError(f"no {kind} event with {wanted} in this trace")
+
+    # ----- client operations -----
+
+    def history(self, model="register", initial=None):
+        """The client operations as a history for the checker.
+
+        An operation that failed or timed out has ``complete: None``: its
+        effect is unknown. Register histories leave out the key.
+        """
+        started = {}
+        operations = []
+        for e in self.events:
+            if e["kind"] == "invoke":
+                op = {"client": e["client"], "op": e["op"]}
+                if model != "register":
+                    op["key"] = e.get("key")
+                if e.get("value") is not None:
+                    op["value"] = e["value"]
+                op.update(invoke=e["t"], complete=None)
+                started[e["op_id"]] = op
+                operations.append(op)
+            elif e["kind"] == "complete" and e["op_id"] in started:
+                op = started[e["op_id"]]
+                if e.get("ok", True):
+                    op["complete"] = e["t"]
+                    if "result" in e and e["result"] is not None:
+                        op["result"] = e["result"]
+        return {"model": model, "initial": initial, "operations": operations}
+
+
+def _after(t_end, t):
+    return t_end is None or t_end > t
+
+
+def _reach(edges, start):
+    seen = set()
+    todo = list(edges[start])
+    while todo:
+        index = todo.pop()
+        if index not in seen:
+            seen.add(index)
+            todo.extend(edges[index])
+    return seen
+
+
+def _parse_event(line, where):
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not a JSON object ({exc.msg})") from None
+    if not isinstance(event, dict):
+        raise ValueError(f"{where}: an event must be a JSON object, got {line[:40]!r}")
+    for name in ("t", "kind"):
+        if name not in event:
+            raise ValueError(f"{where}: the event has no {name!r} field")
+    t, kind = event["t"], event["kind"]
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or t < 0:
+        raise ValueError(f"{where}: t={t!r} must be a time in seconds >= 0")
+    if kind not in KINDS:
+        raise ValueError(f"{where}: unknown kind {kind!r}; the kinds are "
+                         f"{', '.join(KINDS)}")
+    for name in KINDS[kind]:
+        if name not in event:
+            raise ValueError(f"{where}: a {kind} event needs the field {name!r}")
+    return event
