@@ -65,6 +65,11 @@ class Message:
         return f"<Message {self.id} {self.src}->{self.dst} {self.type} {self.payload!r}>"
 
 
+# What a crash leaves alone: the durable state and the kernel's own links.
+_KERNEL_ATTRS = ("durable", "_sim", "_host")
+_HANDLERS = {}
+
+
 class BoundReached(Exception):
     """Raised inside a run when it passes its maximum event count."""
 
@@ -110,11 +115,16 @@ class Node:
 
     def on_message(self, msg):
         """Hands ``msg`` to ``on_<type>``; override for other dispatch."""
-        handler = getattr(self, "on_" + msg.type.replace("-", "_"), None)
+        key = (type(self), msg.type)
+        handler = _HANDLERS.get(key)
         if handler is None:
-            raise TypeError(f"node {self.node_id} ({type(self).__name__}) has no "
-                            f"handler on_{msg.type}() for message {msg.id}")
-        handler(msg)
+            name = "on_" + msg.type.replace("-", "_")
+            handler = getattr(type(self), name, None)
+            if handler is None:
+                raise TypeError(f"node {self.node_id} ({type(self).__name__}) has "
+                                f"no handler {name}() for message {msg.id}")
+            _HANDLERS[key] = handler
+        handler(self, msg)
 
     def on_timer(self, name):
         """Hands a fired timer to ``on_timer_<name>``."""
@@ -290,7 +300,7 @@ class Simulation:
             host.latency_rng = stream(self.seed, "latency", node.node_id).random
             host.drop_rng = stream(self.seed, "drop", node.node_id).random
             host.initial = copy.deepcopy(
-                {k: v for k, v in vars(node).items() if k != "durable"})
+                {k: v for k, v in vars(node).items() if k not in _KERNEL_ATTRS})
         self._log({"t": 0.0, "kind": "start", "seed": self.seed,
                    "nodes": list(self.server_ids), "clients": list(self.client_ids)})
         for cut in faults.cuts:
@@ -433,10 +443,10 @@ class Simulation:
         host.timers.clear()
         host.state = {}
         self._log({"t": self.env._now, "kind": "crash", "node": node_id})
-        durable = node.durable
+        kept = {k: vars(node)[k] for k in _KERNEL_ATTRS}
         vars(node).clear()
         vars(node).update(copy.deepcopy(host.initial))
-        node.durable = durable
+        vars(node).update(kept)
 
     def _recover(self, node_id):
         node = self.nodes[node_id]
