@@ -1,0 +1,152 @@
+"""What changed between two runs of one scenario: events new, gone, moved.
+
+Two runs are compared event by event, matched by identity rather than
+by position: a message's send, delivery or loss by its id together with
+what the message was (type, destination, payload), so a reused id that
+now carries a different message counts as a different event; any other
+event by its lifeline, its content and how many times that same event
+had happened there before (the second ``timer election`` of n3). An
+event of the second run with no match in the first is new; one of the
+first with no match in the second is gone; a matched pair at different
+times has moved.
+
+Because the kernel keys every random draw by what it is for, dropping
+one message leaves everything that does not causally follow it in
+place, so the diff of a drop is exactly its consequence::
+
+    before = scenario("ping-pong").run(seed=1)
+    after = scenario("ping-pong").run(seed=1, faults=Faults(drop=["n1:2"]))
+    diff_runs(before, after).summary()
+    # '1 new, 6 gone, 0 moved. New: drop n1:2 ping n1→n2 (manual). ...'
+
+Limitations: matching is by identity, not by cause; two runs that reach
+the same state by different paths show those states as matched.
+"""
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+from .scene import as_trace
+
+MOVED_BY = 1e-9  # seconds; closer than this is the same time
+
+
+@dataclass(frozen=True)
+class Change:
+    """One event that differs: its description and where it is in each run.
+
+    ``before`` and ``after`` are event indices into the first and second
+    trace (None where the event is absent), ``t_before`` and ``t_after``
+    its times.
+    """
+
+    what: str
+    kind: str
+    before: int = None
+    after: int = None
+    t_before: float = None
+    t_after: float = None
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    """The changes from run ``a`` to run ``b``."""
+
+    new: tuple
+    gone: tuple
+    moved: tuple
+
+    @property
+    def same(self):
+        return not (self.new or self.gone or self.moved)
+
+    def summary(self, shown=3):
+        """A short sentence: counts, then the first few of each list."""
+        if self.same:
+            return "No change: the two runs are identical."
+        parts = [f"{len(self.new)} new, {len(self.gone)} gone, "
+                 f"{len(self.moved)} moved."]
+        for name, changes in (("New", self.new), ("Gone", self.gone),
+                              ("Moved", self.moved)):
+            if changes:
+                listed = "; ".join(c.what for c in changes[:shown])
+                more = len(changes) - shown
+                parts.append(f"{name}: {listed}" + (f" (+{more} more)." if more > 0
+                                                    else "."))
+        return " ".join(parts)
+
+    def indices(self, side):
+        """Event indices of ``side`` ("new", "gone", "moved") in their trace."""
+        if side == "gone":
+            return {c.before for c in self.gone}
+        if side == "new":
+            return {c.after for c in self.new}
+        if side == "moved":
+            return {c.after for c in self.moved}
+        raise ValueError(f"side={side!r}: the sides are new, gone and moved")
+
+
+def diff_runs(a, b):
+    """The ``RunDiff`` from run (or trace) ``a`` to run (or trace) ``b``."""
+    ta, tb = as_trace(a), as_trace(b)
+    before = dict(_identities(ta))
+    after = dict(_identities(tb))
+    new, gone, moved = [], [], []
+    for key, j in after.items():
+        e = tb[j]
+        if key not in before:
+            new.append(Change(describe(e), e["kind"], None, j, None, e["t"]))
+        else:
+            i = before[key]
+            if abs(ta[i]["t"] - e["t"]) > MOVED_BY:
+                moved.append(Change(describe(e), e["kind"], i, j, ta[i]["t"], e["t"]))
+    for key, i in before.items():
+        if key not in after:
+            e = ta[i]
+            gone.append(Change(describe(e), e["kind"], i, None, e["t"], None))
+    return RunDiff(tuple(new), tuple(gone), tuple(moved))
+
+
+def _identities(trace):
+    """(identity, index) for every event but the run's start and end."""
+    signature = {}
+    seen = Counter()
+    for index, e in enumerate(trace.events):
+        kind = e["kind"]
+        if kind in ("start", "end"):
+            continue
+        if kind == "send":
+            signature[e["id"]] = (e["id"], e["type"], e["dst"], _json(e["payload"]))
+        if kind in ("send", "deliver", "drop"):
+            base = (kind, signature.get(e["id"], (e["id"],)), e.get("reason"))
+        else:
+            base = (kind, _json({k: v for k, v in e.items() if k != "t"}))
+        seen[base] += 1
+        yield base + (seen[base],), index
+
+
+def describe(e):
+    """An event in a few words: ``deliver n1:2 ping n1→n2``, ``crash n2``."""
+    kind = e["kind"]
+    if kind in ("send", "deliver", "drop"):
+        text = f"{kind} {e['id']} {e.get('type', '')} {e['src']}→{e['dst']}"
+        return text + (f" ({e['reason']})" if kind == "drop" else "")
+    if kind == "state":
+        fields = ", ".join(f"{k}={_json(v)}" for k, v in e["fields"].items())
+        return f"state {e['node']} {fields}"
+    if kind == "timer":
+        return f"timer {e['node']} {e['name']}"
+    if kind in ("invoke", "complete"):
+        result = ""
+        if kind == "complete":
+            result = " → ?" if not e.get("ok", True) else f" → {_json(e.get('result'))}"
+        return f"{kind} {e['op_id']} {e['op']}{result}"
+    if kind in ("crash", "recover"):
+        return f"{kind} {e['node']}"
+    rest = {k: v for k, v in e.items() if k not in ("t", "kind")}
+    return f"{kind} {_json(rest)}"
+
+
+def _json(value):
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
