@@ -37,8 +37,9 @@ import gc
 import types
 
 import simpy
+from simpy.events import NORMAL
 
-from .network import DROP_REASONS, Faults, Uniform
+from .network import Faults, Uniform
 from .randomness import stream
 from .trace import Trace
 
@@ -47,27 +48,44 @@ DEFAULT_UNTIL = 60.0
 DEFAULT_MAX_EVENTS = 1_000_000
 
 
-class Message:
-    """A message on the wire: ``id``, ``src``, ``dst``, ``type``, ``payload``."""
+class Message(simpy.Event):
+    """A message on the wire: ``id``, ``src``, ``dst``, ``type``, ``payload``.
 
-    __slots__ = ("id", "src", "dst", "type", "payload", "sent", "stamps")
+    The kernel also keeps on it when it was ``sent``, when it ``arrived``
+    (or was lost), why it was ``lost``, and the clock ``stamps`` it carries.
 
-    def __init__(self, mid, src, dst, mtype, payload, sent):
+    A message in flight is itself the SimPy event of its arrival: one
+    object per message, scheduled once, which keeps the kernel's cost per
+    message close to SimPy's own.
+    """
+
+    # Defaults live on the class, so creating a message sets only what varies.
+    _value = None
+    _ok = True
+    callbacks = None
+    arrived = None
+    lost = None
+    stamps = None
+    received_stamps = None
+
+    def __init__(self, mid, src, dst, mtype, payload, env):
+        self.env = env
         self.id = mid
         self.src = src
         self.dst = dst
         self.type = mtype
         self.payload = payload
-        self.sent = sent
-        self.stamps = None
+        self.sent = env._now
 
     def __repr__(self):
         return f"<Message {self.id} {self.src}->{self.dst} {self.type} {self.payload!r}>"
 
+    def _desc(self):
+        return repr(self)
+
 
 # What a crash leaves alone: the durable state and the kernel's own links.
 _KERNEL_ATTRS = ("durable", "_sim", "_host")
-_HANDLERS = {}
 
 
 class BoundReached(Exception):
@@ -78,9 +96,12 @@ class _Host:
     """The kernel's bookkeeping for one node; survives the node's crashes."""
 
     __slots__ = ("sent", "timers", "generation", "crashed", "state",
-                 "streams", "initial", "latency_rng", "drop_rng")
+                 "streams", "initial", "delay", "drop_rng", "handlers",
+                 "draw", "low", "span")
 
     def __init__(self):
+        self.handlers = {}
+        self.span = None
         self.sent = 0
         self.timers = {}
         self.generation = 0
@@ -115,16 +136,23 @@ class Node:
 
     def on_message(self, msg):
         """Hands ``msg`` to ``on_<type>``; override for other dispatch."""
-        key = (type(self), msg.type)
-        handler = _HANDLERS.get(key)
-        if handler is None:
-            name = "on_" + msg.type.replace("-", "_")
-            handler = getattr(type(self), name, None)
-            if handler is None:
-                raise TypeError(f"node {self.node_id} ({type(self).__name__}) has "
-                                f"no handler {name}() for message {msg.id}")
-            _HANDLERS[key] = handler
-        handler(self, msg)
+        self._handler(msg.type)(msg)
+
+    def _handler(self, mtype):
+        """The bound handler for messages of type ``mtype``, found once."""
+        handlers = self._host.handlers
+        if mtype not in handlers:
+            if type(self).on_message is not Node.on_message:
+                handlers[mtype] = self.on_message
+            else:
+                name = "on_" + mtype.replace("-", "_")
+                handler = getattr(self, name, None)
+                if handler is None:
+                    raise TypeError(f"node {self.node_id} ({type(self).__name__}) "
+                                    f"has no handler {name}() for messages of "
+                                    f"type {mtype!r}")
+                handlers[mtype] = handler
+        return handlers[mtype]
 
     def on_timer(self, name):
         """Hands a fired timer to ``on_timer_<name>``."""
@@ -148,11 +176,38 @@ class Node:
 
     def send(self, dst, type, payload=None):
         """Send a message to ``dst``; returns its id, such as ``"n1:4"``."""
+        # The hot path of every run: kept flat, with no calls it can avoid.
         host = self._host
         host.sent += 1
+        sim = self._sim
         mid = f"{self.node_id}:{host.sent}"
-        return self._sim._transmit(
-            Message(mid, self.node_id, dst, type, payload, self._sim.env._now))
+        msg = Message(mid, self.node_id, dst, type, payload, sim.env)
+        receiver = sim._hosts.get(dst)
+        if receiver is None:
+            raise ValueError(f"{self.node_id} sent {type} to unknown node {dst!r}: "
+                             f"the nodes are {', '.join(sim.nodes)}")
+        sim._room -= 1
+        if sim._room < 0:
+            raise BoundReached()
+        sim._records.append(msg)
+        if host.span is None:
+            delay = host.delay(dst)
+        else:
+            delay = host.low + host.span * host.draw()
+        if sim._fast:
+            # No faults and no clocks: on arrival SimPy records the message
+            # and calls the receiver's handler directly.
+            handler = receiver.handlers.get(type) or sim.nodes[dst]._handler(type)
+            msg.arrived = msg.sent + delay
+            msg.callbacks = [sim._records.append, handler]
+        else:
+            if sim.stamper is not None:
+                msg.stamps = sim.stamper.on_send(self.node_id)
+            if sim._lossy and sim._lose_if_faulty(msg, host, delay):
+                return mid
+            msg.callbacks = [sim._deliver_callback]
+        sim.env.schedule(msg, NORMAL, delay)
+        return mid
 
     def broadcast(self, type, payload=None, to=None):
         """Send the same message to every peer (or to ``to``); returns the ids."""
@@ -234,7 +289,13 @@ class Simulation:
         self.server_ids = []
         self.client_ids = []
         self._records = []
+        self._hosts = {}
         self._ran = False
+        self._room = max_events
+        self._lossy = False
+        self._fast = False
+        self._timeout = self.env.timeout
+        self._deliver_callback = self._deliver
 
     # ----- building -----
 
@@ -246,7 +307,7 @@ class Simulation:
             if node.node_id in self.nodes:
                 raise ValueError(f"two nodes are named {node.node_id!r}")
             node._sim = self
-            node._host = _Host()
+            node._host = self._hosts[node.node_id] = _Host()
             self.nodes[node.node_id] = node
             ids = self.client_ids if node.is_client else self.server_ids
             ids.append(node.node_id)
@@ -274,7 +335,7 @@ class Simulation:
         finally:
             if collecting:
                 gc.enable()
-        self._log(end)
+        self._records.append(end)
         return Run(Trace.from_records(self._records), end)
 
     def _check_faults(self):
@@ -295,9 +356,16 @@ class Simulation:
         faults = self.faults
         self._lossy = not faults.empty
         self._drop_ids = set(faults.drop)
+        self._room = self.max_events - 1
+        self._fast = not self._lossy and self.stamper is None
         for node in self.nodes.values():
             host = node._host
-            host.latency_rng = stream(self.seed, "latency", node.node_id).random
+            draw = stream(self.seed, "latency", node.node_id).random
+            host.delay = _delay_function(self.latency, node.node_id, draw)
+            host.draw = draw
+            if type(self.latency) is Uniform:  # the common case, inlined in send
+                host.low = self.latency.low
+                host.span = self.latency.high - self.latency.low
             host.drop_rng = stream(self.seed, "drop", node.node_id).random
             host.initial = copy.deepcopy(
                 {k: v for k, v in vars(node).items() if k not in _KERNEL_ATTRS})
@@ -335,7 +403,10 @@ class Simulation:
                                 "with events still scheduled; raise it with "
                                 "until=... or --until T to see more")}
         last = self._records[-1]
-        t = last["t"] if isinstance(last, dict) else last[0]
+        if isinstance(last, dict):
+            t = last["t"]
+        else:
+            t = last.sent if last.arrived is None else last.arrived
         return {"t": t, "kind": "end", "reason": "quiet",
                 "message": f"ran until nothing was left to do, at t={t:.6g} s"}
 
@@ -346,36 +417,25 @@ class Simulation:
     # ----- the message path (kept lean: it runs once per message) -----
 
     def _log(self, record):
-        records = self._records
-        if len(records) >= self.max_events:
+        self._room -= 1
+        if self._room < 0:
             raise BoundReached()
-        records.append(record)
+        self._records.append(record)
 
-    def _transmit(self, msg):
-        dst = msg.dst
-        if dst not in self.nodes:
-            raise ValueError(f"{msg.src} sent {msg.type} to unknown node {dst!r}: "
-                             f"the nodes are {', '.join(self.nodes)}")
-        host = self.nodes[msg.src]._host
-        if self.stamper is not None:
-            msg.stamps = self.stamper.on_send(msg.src)
-        records = self._records
-        if len(records) >= self.max_events:
-            raise BoundReached()
-        now = self.env._now
-        records.append((now, 0, msg, msg.stamps))
-        delay = self.latency.sample(msg.src, dst, host.latency_rng())
-        if self._lossy:
-            lost = self._loss(msg, host, now, delay)
-            if lost is not None:
-                self.env.timeout(lost[0] - now, (msg, lost[1])).callbacks.append(
-                    self._lose)
-                return msg.id
-        self.env.timeout(delay, msg).callbacks.append(self._deliver)
-        return msg.id
+    def _lose_if_faulty(self, msg, host, delay):
+        """Schedule the loss of ``msg`` if a fault takes it; says whether."""
+        lost = self._loss(msg, host, delay)
+        if lost is None:
+            return False
+        msg.lost = lost[1]
+        msg.callbacks = [self._lose]
+        self.env.schedule(msg, NORMAL, lost[0] - msg.sent)
+        return True
 
-    def _loss(self, msg, host, now, delay):
+    def _loss(self, msg, host, delay):
+        """When and why ``msg`` is lost, as ``(time, reason)``, or None."""
         faults = self.faults
+        now = msg.sent
         rate_hit = faults.drop_rate and host.drop_rng() < faults.drop_rate
         if msg.id in self._drop_ids:
             return (now + delay / 2, "manual")
@@ -391,25 +451,24 @@ class Simulation:
             return (min(losses), "partition")
         return None
 
-    def _lose(self, event):
-        msg, reason = event._value
-        assert reason in DROP_REASONS
-        self._log((self.env._now, 2, msg, reason))
+    def _lose(self, msg):
+        msg.arrived = self.env._now
+        self._records.append(msg)
 
-    def _deliver(self, event):
-        msg = event._value
-        node = self.nodes[msg.dst]
-        if node._host.crashed:
-            self._log((self.env._now, 2, msg, "crashed"))
+    def _deliver(self, msg):
+        host = self._hosts[msg.dst]
+        msg.arrived = self.env._now
+        if host.crashed:
+            msg.lost = "crashed"
+            self._records.append(msg)
             return
-        records = self._records
-        if len(records) >= self.max_events:
-            raise BoundReached()
-        stamps = None
         if self.stamper is not None:
-            stamps = self.stamper.on_deliver(msg.dst, msg.stamps)
-        records.append((self.env._now, 1, msg, stamps))
-        node.on_message(msg)
+            msg.received_stamps = self.stamper.on_deliver(msg.dst, msg.stamps)
+        self._records.append(msg)
+        handler = host.handlers.get(msg.type)
+        if handler is None:
+            handler = self.nodes[msg.dst]._handler(msg.type)
+        handler(msg)
 
     # ----- timers, crashes, recovery -----
 
@@ -455,6 +514,12 @@ class Simulation:
         node._host.crashed = False
         self._log({"t": self.env._now, "kind": "recover", "node": node_id})
         node.on_recover()
+
+
+def _delay_function(latency, src, draw):
+    """A function of ``dst`` giving the next delay of ``src``'s messages."""
+    sample = latency.sample
+    return lambda dst: sample(src, dst, draw())
 
 
 class Run:

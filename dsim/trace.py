@@ -48,18 +48,44 @@ def _plain(value):
     return json.loads(json.dumps(value))
 
 
-def _message_event(t, code, msg, extra):
-    if code == 0:
-        event = {"t": t, "kind": "send", "id": msg.id, "src": msg.src,
-                 "dst": msg.dst, "type": msg.type, "payload": _plain(msg.payload)}
-    elif code == 1:
-        event = {"t": t, "kind": "deliver", "id": msg.id, "src": msg.src,
-                 "dst": msg.dst, "type": msg.type}
-    else:
-        return {"t": t, "kind": "drop", "id": msg.id, "src": msg.src,
-                "dst": msg.dst, "type": msg.type, "reason": extra}
-    if extra:
-        event.update(_plain(extra))
+def _message_events(records):
+    """Turn the kernel's records into events.
+
+    A message appears twice in the records: when it was sent, and when it
+    arrived or was lost; every other record is already an event.
+    """
+    seen = set()
+    events = []
+    for record in records:
+        if type(record) is dict:
+            if record["kind"] in ("state", "invoke", "complete"):
+                record = _plain(record)
+            events.append(record)
+        elif id(record) not in seen:
+            seen.add(id(record))
+            events.append(_send_event(record))
+        else:
+            events.append(_arrival_event(record))
+    return events
+
+
+def _send_event(msg):
+    event = {"t": msg.sent, "kind": "send", "id": msg.id, "src": msg.src,
+             "dst": msg.dst, "type": msg.type, "payload": _plain(msg.payload)}
+    if msg.stamps:
+        event.update(_plain(msg.stamps))
+    return event
+
+
+def _arrival_event(msg):
+    if msg.lost is not None:
+        return {"t": msg.arrived, "kind": "drop", "id": msg.id, "src": msg.src,
+                "dst": msg.dst, "type": msg.type, "reason": msg.lost}
+    event = {"t": msg.arrived, "kind": "deliver", "id": msg.id, "src": msg.src,
+             "dst": msg.dst, "type": msg.type}
+    stamps = getattr(msg, "received_stamps", None)
+    if stamps:
+        event.update(_plain(stamps))
     return event
 
 
@@ -79,21 +105,26 @@ class Trace:
     """The events of one run, with queries over them."""
 
     def __init__(self, events):
-        self.events = list(events)
+        self._events = list(events)
+        self._records = None
         self._messages = None
 
     @classmethod
     def from_records(cls, records):
-        """Build a trace from the kernel's compact records."""
-        events = []
-        for record in records:
-            if type(record) is dict:
-                if record["kind"] in ("state", "invoke", "complete"):
-                    record = _plain(record)
-                events.append(record)
-            else:
-                events.append(_message_event(*record))
-        return cls(events)
+        """A trace over the kernel's compact records, turned into events
+        when first looked at (a run that nobody reads costs less)."""
+        trace = cls(())
+        trace._events = None
+        trace._records = records
+        return trace
+
+    @property
+    def events(self):
+        """The events, as a list of dicts in the order they happened."""
+        if self._events is None:
+            self._events = _message_events(self._records)
+            self._records = None
+        return self._events
 
     # ----- a list of events -----
 
