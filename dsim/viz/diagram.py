@@ -337,18 +337,32 @@ class Diagram:
         self._label_messages(arrows)
 
     def _label_messages(self, arrows):
+        for a in arrows[DROPPED] + arrows[IN_FLIGHT]:
+            self._placer.block_point(a.x1, a.y1, 9)
         placed = 0
+        groups = {}
         for a in arrows[DROPPED]:
-            text = f"{a.label} lost ({a.reason})"
-            placed += (self._text(a.x1, a.y1, f"  {text}", color=S.VERMILLION,
-                                  weight="bold")
-                       or self._text(a.x1, a.y1, f"{text}  ", ha="right",
-                                     color=S.VERMILLION, weight="bold"))
+            groups.setdefault((a.type, a.reason), []).append(a)
+        for members in groups.values():
+            placed += self._label_loss(members)
         for a in arrows[IN_FLIGHT] + arrows[DELIVERED]:
             if placed >= MAX_MESSAGE_LABELS:
                 break
             placed += self._text((a.x0 + a.x1) / 2, (a.y0 + a.y1) / 2, a.label,
                                  ha="center", color=S.BLUE, backgroundcolor="white")
+
+    def _label_loss(self, members):
+        """Name one lost message of a group, and how many more were lost alike."""
+        more = f", +{len(members) - 1} more" if len(members) > 1 else ""
+        style = {"color": S.VERMILLION, "weight": "bold",
+                 "backgroundcolor": "white"}
+        for a in members[:20]:
+            text = f"{a.label} lost ({a.reason}{more})"
+            for dy, ha, va in ((-0.12, "left", "bottom"), (0.12, "left", "top"),
+                               (-0.12, "right", "bottom"), (0.12, "right", "top")):
+                if self._text(a.x1, a.y1 + dy, text, ha=ha, va=va, **style):
+                    return True
+        return False
 
     def _draw_timers(self, scene):
         self.timer_marks.set_offsets(
@@ -505,6 +519,11 @@ class _Placer:
         """Mark a data rectangle as taken (an operation's bar, say)."""
         (a, b), (c, d) = self.to_px([(x0, y0), (x1, y1)])
         self.boxes.append((min(a, c), min(b, d), max(a, c), max(b, d)))
+
+    def block_point(self, x, y, radius):
+        """Mark the pixels around a marker at data (x, y) as taken."""
+        px, py = self.to_px((x, y))
+        self.boxes.append((px - radius, py - radius, px + radius, py + radius))
 
     def _free(self, box):
         left, bottom, right, top = self.bounds
