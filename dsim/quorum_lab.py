@@ -267,3 +267,258 @@ def verdict_panel(run):
     return (f"<div style='font-size:15px'><b style='color:{colour}'>{head}</b>"
             f"{note}<pre style='white-space:pre-wrap'>"
             f"{html.escape(v.explanation)}</pre></div>")
+
+
+# ----- the lab: sliders for n, w and r around an explorer -----
+
+
+class QuorumLab:
+    """Sliders for n, w, r and the protocol, driving an explorer of a scenario.
+
+    Every change re-runs the scenario with the new parameters; the rule
+    ``w + r > n`` is shown as the sliders move. A bad combination (w or r
+    larger than n, or below 1) is refused with a message, and the last
+    good run stays on screen. ``lab.set(n=..., w=..., r=...)`` does the
+    same from code. For ``quorum-race`` a list picks the replicas the
+    write is slow to reach.
+    """
+
+    def __init__(self, name="quorum-race", seed=0, n=3, w=2, r=2,
+                 variant="last write wins", max_n=7):
+        import ipywidgets as widgets
+
+        self.scenario = scenario(name)
+        self.seed = seed
+        check_quorum(n, w, r)
+        if variant not in VARIANTS:
+            raise ValueError(f"variant {variant!r} is not one of "
+                             f"{', '.join(map(repr, VARIANTS))}")
+        self.params = {"n": n, "w": w, "r": r, **VARIANTS[variant]}
+        if "slow" in self.scenario.params:
+            self.params["slow"] = _replicas(n)[1:]
+        self._variant = variant
+        self._syncing = False
+        self.error = None
+        style = {"description_width": "initial"}
+        layout = widgets.Layout(width="330px")
+        self.n_slider = widgets.IntSlider(n, 1, max_n, description="n replicas",
+                                          style=style, layout=layout,
+                                          continuous_update=False)
+        self.w_slider = widgets.IntSlider(w, 0, max_n, description="w write acks",
+                                          style=style, layout=layout,
+                                          continuous_update=False)
+        self.r_slider = widgets.IntSlider(r, 0, max_n, description="r read replies",
+                                          style=style, layout=layout,
+                                          continuous_update=False)
+        self.variant = widgets.Dropdown(options=list(VARIANTS), value=variant,
+                                        description="protocol", style=style,
+                                        layout=widgets.Layout(width="420px"))
+        self.slow = widgets.SelectMultiple(
+            options=_replicas(n), value=tuple(self.params.get("slow", ())),
+            description="write slow to", rows=4, style=style,
+            layout=widgets.Layout(width="220px",
+                                  display="" if "slow" in self.params else "none"))
+        self.rule = widgets.HTML()
+        self.status = widgets.HTML()
+        self.explorer = self._explorer(self.params, None)
+        self.holder = widgets.VBox([_as_widget(self.explorer)])
+        for control in (self.n_slider, self.w_slider, self.r_slider,
+                        self.variant, self.slow):
+            control.observe(self._moved, names="value")
+        self.widget = widgets.VBox([
+            widgets.HBox([widgets.VBox([self.n_slider, self.w_slider,
+                                        self.r_slider, self.variant]), self.slow]),
+            self.rule, self.status, self.holder])
+        self._show_rule(n, w, r)
+
+    @property
+    def run(self):
+        """The run on screen: the last good one."""
+        return self.explorer.run
+
+    def set(self, n=None, w=None, r=None, variant=None, slow=None):
+        """Re-run with new settings; False (and a message) if they are bad."""
+        params = dict(self.params)
+        for key, value in (("n", n), ("w", w), ("r", r)):
+            if value is not None:
+                params[key] = value
+        if variant is not None:
+            if variant not in VARIANTS:
+                return self._refuse(f"protocol {variant!r} is not one of "
+                                    f"{', '.join(map(repr, VARIANTS))}")
+            params.update(VARIANTS[variant])
+        if slow is not None:
+            params["slow"] = list(slow)
+        try:
+            check_quorum(params["n"], params["w"], params["r"])
+            if "slow" in params and not isinstance(params["n"], bool):
+                params["slow"] = [x for x in params["slow"]
+                                  if x in _replicas(params["n"])]
+            explorer = self._explorer(params, self.run.faults)
+        except ValueError as exc:
+            self._show_rule(params["n"], params["w"], params["r"])
+            return self._refuse(str(exc))
+        self.params, self.explorer, self.error = params, explorer, None
+        if variant is not None:
+            self._variant = variant
+        self.holder.children = [_as_widget(explorer)]
+        self.status.value = ""
+        self._sync_controls()
+        return True
+
+    def _explorer(self, params, faults):
+        from .widgets import Explorer
+
+        self.scenario.run(seed=self.seed, faults=faults, **params)
+        return Explorer(self.scenario, seed=self.seed, faults=faults,
+                        params=params, panel=verdict_panel)
+
+    def _refuse(self, message):
+        self.error = message
+        self.status.value = (f"<b style='color:#b3261e'>&#10008; {html.escape(message)}"
+                             "</b> (the diagram below still shows the last good run)")
+        self._sync_controls()
+        return False
+
+    def _moved(self, change):
+        if self._syncing:
+            return
+        self.set(n=self.n_slider.value, w=self.w_slider.value,
+                 r=self.r_slider.value, variant=self.variant.value,
+                 slow=self.slow.value if "slow" in self.params else None)
+
+    def _sync_controls(self):
+        """Show the good settings on screen without re-running."""
+        self._syncing = True
+        try:
+            n, w, r = self.params["n"], self.params["w"], self.params["r"]
+            if self.error is None:
+                self.n_slider.value, self.w_slider.value = n, w
+                self.r_slider.value = r
+                self.variant.value = self._variant
+                self.slow.options = _replicas(n)
+                self.slow.value = tuple(self.params.get("slow", ()))
+                self._show_rule(n, w, r)
+        finally:
+            self._syncing = False
+
+    def _show_rule(self, n, w, r):
+        try:
+            text, good = rule(n, w, r), w + r > n
+        except ValueError as exc:
+            text, good = str(exc), None
+        mark = {True: "&#10004;", False: "&#9888;", None: "&#10008;"}[good]
+        colour = {True: "#1a7f37", False: "#9a6700", None: "#b3261e"}[good]
+        self.rule.value = (f"<span style='font-size:16px;color:{colour}'>"
+                           f"{mark} {html.escape(text)}</span>")
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _replicas(n):
+    return [f"n{i}" for i in range(1, n + 1)]
+
+
+def _as_widget(explorer):
+    """The ipywidget that shows ``explorer``."""
+    return getattr(explorer, "widget", explorer)
+
+
+# ----- exercise checks -----
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What an exercise check says: ``ok`` is True, False or None (no answer)."""
+
+    ok: object
+    message: str
+
+    def __str__(self):
+        head = {True: "Right.", False: "Not yet.", None: "Not answered yet."}
+        return f"{head[self.ok]} {self.message}"
+
+    def _repr_html_(self):
+        colour = {True: "#1a7f37", False: "#b3261e", None: "#555555"}[self.ok]
+        return (f"<div style='font-size:15px;color:{colour}'>"
+                f"{html.escape(str(self))}</div>")
+
+
+NOT_ANSWERED = "Replace None with your answer and run the cell again."
+
+
+def check_smallest_r(answer):
+    """Exercise: with n = 5 and w = 2, the smallest r that always overlaps."""
+    if answer is None:
+        return Feedback(None, NOT_ANSWERED)
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        return Feedback(False, f"{answer!r} is not a whole number of replicas.")
+    if answer == 4:
+        return Feedback(True, "w + r = 6 > 5: any 4 replicas include at least one "
+                              "of the 2 the write reached.")
+    if 1 <= answer < 4:
+        return Feedback(False, f"With r = {answer}, w + r = {answer + 2} <= 5: the "
+                               f"read can ask {answer} of the 3 replicas the write "
+                               f"missed (chance {stale_chance(5, 2, answer):.0%}).")
+    if answer == 5:
+        return Feedback(False, "r = 5 overlaps too, but it is not the smallest; "
+                               "and it makes every read wait for every replica.")
+    return Feedback(False, f"r = {answer} is impossible: 1 <= r <= n = 5.")
+
+
+def check_stale_chance(answer):
+    """Exercise: the chance a read of r = 2 misses a write of w = 2 (n = 5)."""
+    if answer is None:
+        return Feedback(None, NOT_ANSWERED)
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return Feedback(False, f"{answer!r} is not a probability (a number "
+                               "between 0 and 1).")
+    if abs(answer - 0.3) <= 0.005:
+        return Feedback(True, "C(3, 2) / C(5, 2) = 3 / 10: the read must pick both "
+                              "of its replicas among the 3 the write missed.")
+    return Feedback(False, f"{answer} is not it. Count the ways to pick 2 of the 3 "
+                           "replicas the write missed, out of the ways to pick 2 "
+                           "of 5; or measure it: measure_staleness(5, 2, 2, 2000).")
+
+
+def check_race_drop(answer):
+    """Exercise: one message to drop so that async read repair fails the race."""
+    from .check import check
+
+    if answer is None:
+        return Feedback(None, NOT_ANSWERED)
+    race = scenario("quorum-race")
+    base = race.run(seed=0, repair="async")
+    sent = base.trace.messages
+    if answer not in sent:
+        return Feedback(False, f"{answer!r} is not a message of this run; ids look "
+                               "like 'c2:4' (the 4th message c2 sent).")
+    m = sent[answer]
+    run = race.run(seed=0, repair="async", faults=base.faults.with_drop(answer))
+    what = f"{answer} ({m.type} from {m.src} to {m.dst})"
+    if check(run).ok is False:
+        return Feedback(True, f"Without {what} the repair never reaches the replica "
+                              "c3 asks, so c3 reads the old value after c2 read the "
+                              "new one. Async repair narrows the window; it does "
+                              "not close it.")
+    return Feedback(False, f"Dropping {what} leaves the run linearizable. Look for "
+                           "the message that carries c2's repair.")
+
+
+def check_skew_threshold(answer):
+    """Exercise: how far ahead c1's clock must run for c2's write to be lost."""
+    if answer is None:
+        return Feedback(None, NOT_ANSWERED)
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return Feedback(False, f"{answer!r} is not a number of seconds.")
+    skew = scenario("quorum-skew")
+    below = lost_writes(skew.run(seed=0, skew={"c1": answer - 0.005}))
+    above = lost_writes(skew.run(seed=0, skew={"c1": answer + 0.005}))
+    if above and not below:
+        return Feedback(True, "c2 writes at t = 0.1 s with its own correct clock; "
+                              "any skew above 0.1 s stamps c1's earlier write later, "
+                              "and last write wins keeps it.")
+    side = "loses c2's write already" if below else "still keeps c2's write"
+    return Feedback(False, f"At a skew of {answer} s last write wins {side}. "
+                           "Compare c1's timestamp with c2's.")

@@ -60,7 +60,8 @@ from ..scenario import Scenario, register
 INITIAL_VERSION = (0, "")
 REPAIRS = ("none", "async", "sync")
 FANOUTS = ("all", "quorum")
-SLOW_LINK = Uniform(0.6, 0.8)
+SLOW_WRITE = Uniform(0.6, 0.8)
+FAR_LINK = Uniform(0.12, 0.18)
 
 
 def _version(raw):
@@ -180,8 +181,10 @@ class Replica(Node):
                                       "step": payload["step"]})
 
     def _show(self):
-        ts = self.durable.version[0]
-        self.record(value=self.durable.value, ts=round(ts, 4))
+        ts = round(self.durable.version[0], 4)
+        value = self.durable.value
+        holds = "nothing" if value is None else f"{value} @ ts {ts:g}"
+        self.record(value=value, ts=ts, holds=holds)
 
 
 # ----- the client, which coordinates its own operations -----
@@ -360,18 +363,19 @@ def _build_race(sim, slow=None, **options):
     """Figure 9-6: the write crawls to the ``slow`` replicas; two readers.
 
     Reader c2 is near the first ``r`` replicas and reader c3 near the last
-    ``r``; every other link of a reader is slow. c2 reads while the write
-    is in flight and c3 reads after c2 has returned.
+    ``r``; their links to the others are slower, so the near replicas
+    answer first. c2 reads while the write is in flight and c3 reads after
+    c2 has returned.
     """
     config = _config(**options)
     replicas = config.replicas
     slow = replicas[1:] if slow is None else _replica_names(slow, config, "slow")
-    links = {("c1", x): SLOW_LINK for x in slow}
+    links = {("c1", x): SLOW_WRITE for x in slow}
     near = {"c2": replicas[:config.r], "c3": replicas[-config.r:]}
     for reader, close in near.items():
         for x in replicas:
             if x not in close:
-                links[(reader, x)] = links[(x, reader)] = SLOW_LINK
+                links[(reader, x)] = links[(x, reader)] = FAR_LINK
     sim.latency = PerLink(links, default=sim.latency)
     _add_replicas(sim, config)
     sim.add(QuorumClient("c1", config, [Step("write", 1, 0.0)]),
