@@ -223,7 +223,8 @@ class Diagram:
         ha, va = kw.setdefault("ha", "left"), kw.setdefault("va", "center")
         if limit is not None and not force:
             to_px = self.ax.transData.transform
-            if to_px((limit, y))[0] - to_px((x, y))[0] < S.text_width(text, size):
+            room = (to_px((limit, y))[0] - to_px((x, y))[0]) / self._placer.scale
+            if room < S.text_width(text, size):
                 return False
         if not self._placer.claim(x, y, text, size, ha, va, force):
             return False
@@ -245,12 +246,8 @@ class Diagram:
                                  "alpha": 0.85, "pad": 1})
 
     def _state_text(self, name, t):
-        if not self.trace.is_up(name, t):
-            return "down"
-        fields = self.trace.state_at(name, t)
-        shown = [k for k in (self.scene.band_field, self.scene.label_field) if k]
-        shown = shown or list(fields)[:2]
-        return ", ".join(f"{k} {fields[k]}" for k in shown if k in fields)
+        return state_text(self.trace, name, t, self.scene.band_field,
+                          self.scene.label_field)
 
     def _draw_lifelines(self, scene):
         self.lifelines.set_segments(
@@ -440,7 +437,7 @@ class Diagram:
             self._subtitle(text)
 
     def _subtitle(self, text):
-        text = text if len(text) <= 150 else text[:149] + "…"
+        text = text if len(text) <= 115 else text[:114] + "…"
         m = S.MARGINS
         height = self.fig.get_figheight()
         y = 1 - 0.5 / height
@@ -498,14 +495,15 @@ class _Placer:
     def __init__(self, ax):
         self.ax = ax
         self.to_px = ax.transData.transform
+        self.scale = ax.figure.dpi / S.DPI
         self.boxes = []
         box = ax.bbox
         self.bounds = (box.x0, box.y0 - 60, box.x1 + 40, box.y1 + 20)
 
     def claim(self, x, y, text, size, ha, va, force):
         px, py = self.to_px((x, y))
-        width = S.text_width(text, size)
-        height = S.text_height(size)
+        width = S.text_width(text, size) * self.scale
+        height = S.text_height(size) * self.scale
         x0 = px - {"left": 0, "center": width / 2, "right": width}[ha]
         y0 = py - {"bottom": 0, "center": height / 2, "top": height,
                    "baseline": 0}[va]
@@ -531,6 +529,19 @@ class _Placer:
             return False
         return not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3]
                        and b[1] < box[3] for b in self.boxes)
+
+
+def state_text(trace, name, t, band=None, label=None):
+    """A node's state at ``t`` in words: ``leader · term 3``, or ``down``."""
+    if not trace.is_up(name, t):
+        return "down"
+    fields = trace.state_at(name, t)
+    parts = [str(fields[band])] if band in fields else []
+    if label in fields:
+        parts.append(f"{label} {fields[label]}")
+    if not parts:
+        parts = [f"{k} {v}" for k, v in list(fields.items())[:3]]
+    return " · ".join(parts)
 
 
 def _rect(x0, x1, y0, y1):
@@ -564,7 +575,7 @@ def _arrowheads(ax, arrows):
     for angle in (0.42, -0.42):
         c, s = np.cos(angle), np.sin(angle)
         back = np.column_stack([d[:, 0] * c - d[:, 1] * s, d[:, 0] * s + d[:, 1] * c])
-        barbs.append(ax.transData.inverted().transform(tip - HEAD_PX * back))
+        barbs.append(ax.transData.inverted().transform(tip - HEAD_PX * ax.figure.dpi / S.DPI * back))
     tips = ends[:, 2:]
     return np.concatenate([np.stack([barbs[0], tips], axis=1),
                            np.stack([barbs[1], tips], axis=1)])

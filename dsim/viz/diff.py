@@ -131,6 +131,9 @@ def describe(e):
     kind = e["kind"]
     if kind in ("send", "deliver", "drop"):
         text = f"{kind} {e['id']} {e.get('type', '')} {e['src']}→{e['dst']}"
+        if kind == "send" and e.get("payload") is not None:
+            shown = _json(e["payload"])
+            text += " " + (shown if len(shown) <= 32 else shown[:31] + "…")
         return text + (f" ({e['reason']})" if kind == "drop" else "")
     if kind == "state":
         fields = ", ".join(f"{k}={_json(v)}" for k, v in e["fields"].items())
