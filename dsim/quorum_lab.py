@@ -192,10 +192,14 @@ def _mean(values):
 
 
 def costs(seeds, name="quorum-mix", variants=None, **params):
-    """Run ``name`` under each variant for ``seeds``; a ``Cost`` per variant."""
+    """Run ``name`` under each variant for ``seeds``; a ``Cost`` per variant.
+
+    ``variants`` is a list of names from ``VARIANTS`` (all by default) or
+    a dict from a name to the scenario parameters it sets.
+    """
     from .check import check
 
-    variants = VARIANTS if variants is None else variants
+    variants = _variants(VARIANTS if variants is None else variants)
     rows = []
     for variant, options in variants.items():
         ops, good = [], 0
@@ -212,6 +216,16 @@ def costs(seeds, name="quorum-mix", variants=None, **params):
             _mean(op["ms"] for op in reads), _mean(op["ms"] for op in writes),
             _mean(op["messages"] for op in ops), good, len(seeds)))
     return CostTable(rows)
+
+
+def _variants(variants):
+    if isinstance(variants, dict):
+        return variants
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"variant {unknown[0]!r} is not one of "
+                         f"{', '.join(map(repr, VARIANTS))}")
+    return {v: VARIANTS[v] for v in variants}
 
 
 class CostTable(list):
@@ -484,10 +498,10 @@ def check_stale_chance(answer):
 
 def check_race_drop(answer):
     """Exercise: one message to drop so that async read repair fails the race."""
-    from .check import check
-
     if answer is None:
         return Feedback(None, NOT_ANSWERED)
+    from .check import check
+
     race = scenario("quorum-race")
     base = race.run(seed=0, repair="async")
     sent = base.trace.messages
@@ -522,3 +536,12 @@ def check_skew_threshold(answer):
     side = "loses c2's write already" if below else "still keeps c2's write"
     return Feedback(False, f"At a skew of {answer} s last write wins {side}. "
                            "Compare c1's timestamp with c2's.")
+
+
+def draw(run, title=None, **options):
+    """The diagram of a quorum run: what each replica holds, and the verdict."""
+    from .viz import diagram
+
+    if title is None and run.scenario is not None:
+        title = f"{run.scenario.name}, seed {run.seed}"
+    return diagram(run, title=title, label="holds", verdict=verdict(run), **options)
