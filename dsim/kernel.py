@@ -186,7 +186,7 @@ class Node:
         if receiver is None:
             raise ValueError(f"{self.node_id} sent {type} to unknown node {dst!r}: "
                              f"the nodes are {', '.join(sim.nodes)}")
-        sim._room -= 1
+        sim._room -= 2  # room for the send and for the arrival or loss
         if sim._room < 0:
             raise BoundReached()
         sim._records.append(msg)
@@ -393,9 +393,9 @@ class Simulation:
             env.run(until=stop)
         except BoundReached:
             return {"t": env.now, "kind": "end", "reason": "max_events",
-                    "message": (f"stopped at t={env.now:.6g} s after "
-                                f"{self.max_events} events (the max_events "
-                                "bound); raise it with max_events=... or "
+                    "message": (f"stopped at t={env.now:.6g} s: the run reached "
+                                f"its bound of {self.max_events} events, counting "
+                                "messages in flight (max_events); raise it with max_events=... or "
                                 "--max-events N if the run is meant to be longer")}
         if any(item[3] is not stop for item in env._queue):
             return {"t": env.now, "kind": "end", "reason": "until",
