@@ -92,8 +92,14 @@ class Staleness:
         return math.sqrt(max(p * (1 - p), 1e-12) / self.trials)
 
     @property
+    def spread(self):
+        """The standard error of ``rate`` estimated from ``rate`` itself."""
+        return math.sqrt(self.rate * (1 - self.rate) / self.trials)
+
+    @property
     def label(self):
-        return f"n={self.n} w={self.w} r={self.r}"
+        overlap = " (overlap)" if self.w + self.r > self.n else ""
+        return f"n={self.n} w={self.w} r={self.r}{overlap}"
 
 
 def measure_staleness(n, w, r, trials, fanout="quorum", first_seed=0):
@@ -137,11 +143,11 @@ def staleness_figure(rows, ax=None):
             shift = -0.15 if fanout == "quorum" else 0.15
             ax.errorbar([xs[row.label] + shift for row in chosen],
                         [row.rate for row in chosen],
-                        yerr=[2 * row.error for row in chosen], fmt=marker,
+                        yerr=[2 * row.spread for row in chosen], fmt=marker,
                         color=colour, markersize=8, capsize=4, label=text)
     ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=11)
     ax.set_ylabel("reads that miss the latest write", fontsize=12)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.25)
     trials = rows[0].trials if rows else 0
     ax.set_title(f"Stale reads right after a write ({trials} runs each; "
                  "bars: 2 standard errors)", fontsize=13)
