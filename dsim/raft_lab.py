@@ -18,9 +18,13 @@ A trial gives up after ``limit`` seconds without a leader; the table and
 the plot count such trials as longer than the limit.
 """
 
+import io
 import math
 import statistics
 from dataclasses import dataclass
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from .kernel import Simulation
 from .network import Crash, Exponential, Faults, Partition
@@ -172,12 +176,21 @@ def election_table(times):
     return ElectionTable(times.table())
 
 
+class _PngFigure(Figure):
+    """A figure that a notebook shows as a picture, with or without a kernel."""
+
+    def _repr_png_(self):
+        out = io.BytesIO()
+        self.savefig(out, format="png", dpi=100)
+        return out.getvalue()
+
+
 def plot_election_cdf(times, ax=None):
     """Cumulative distribution of the time to elect, one line per range."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
+        fig = _PngFigure(figsize=(9, 4.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
     else:
         fig = ax.figure
     for election, values in zip(times.ranges, times.times):
