@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from .protocols.quorum import check_quorum
 from .scenario import scenario
+from .widgets import Explorer
 
 VARIANTS = {
     "last write wins": {"repair": "none", "read_before_write": False},
@@ -270,10 +271,12 @@ def lost_writes(run):
 
 
 def verdict(run):
-    """The checker's verdict on ``run``'s history."""
+    """The checker's verdict on ``run``'s history (kept on the run)."""
     from .check import check
 
-    return check(run)
+    if getattr(run, "_verdict", None) is None:
+        run._verdict = check(run)
+    return run._verdict
 
 
 def verdict_panel(run):
@@ -290,6 +293,26 @@ def verdict_panel(run):
 
 
 # ----- the lab: sliders for n, w and r around an explorer -----
+
+
+class QuorumExplorer(Explorer):
+    """An ``Explorer`` of a quorum scenario that draws what each replica
+    holds and the checker's verdict on every run; its panel explains the
+    verdict (``verdict_panel`` unless another ``panel`` is given)."""
+
+    def __init__(self, scenario_or_name="quorum-race", panel=None, **options):
+        super().__init__(scenario_or_name, panel=panel or verdict_panel, **options)
+
+    def _build_view(self):
+        super()._build_view()
+        update = self.view.update
+
+        def update_with_verdict(run_or_trace=None, **options):
+            if run_or_trace is not None:
+                options.update(label="holds", verdict=verdict(run_or_trace))
+            return update(run_or_trace, **options)
+
+        self.view.update = update_with_verdict
 
 
 class QuorumLab:
@@ -341,7 +364,7 @@ class QuorumLab:
         self.rule = widgets.HTML()
         self.status = widgets.HTML()
         self.explorer = self._explorer(self.params, None)
-        self.holder = widgets.VBox([_as_widget(self.explorer)])
+        self.holder = widgets.VBox([self.explorer])
         for control in (self.n_slider, self.w_slider, self.r_slider,
                         self.variant, self.slow):
             control.observe(self._moved, names="value")
@@ -371,9 +394,9 @@ class QuorumLab:
             params["slow"] = list(slow)
         try:
             check_quorum(params["n"], params["w"], params["r"])
-            if "slow" in params and not isinstance(params["n"], bool):
-                params["slow"] = [x for x in params["slow"]
-                                  if x in _replicas(params["n"])]
+            if "slow" in params:
+                params["slow"] = _slow_after(params["slow"], self.params["n"],
+                                             params["n"])
             explorer = self._explorer(params, self.run.faults)
         except ValueError as exc:
             self._show_rule(params["n"], params["w"], params["r"])
@@ -381,17 +404,20 @@ class QuorumLab:
         self.params, self.explorer, self.error = params, explorer, None
         if variant is not None:
             self._variant = variant
-        self.holder.children = [_as_widget(explorer)]
+        self.holder.children = [explorer]
         self.status.value = ""
         self._sync_controls()
         return True
 
     def _explorer(self, params, faults):
-        from .widgets import Explorer
-
-        self.scenario.run(seed=self.seed, faults=faults, **params)
-        return Explorer(self.scenario, seed=self.seed, faults=faults,
-                        params=params, panel=verdict_panel)
+        """A new explorer; the old faults stay unless they name lost nodes."""
+        try:
+            return QuorumExplorer(self.scenario, seed=self.seed, faults=faults,
+                                  params=params)
+        except ValueError:
+            if faults is None or faults.empty:
+                raise
+        return QuorumExplorer(self.scenario, seed=self.seed, params=params)
 
     def _refuse(self, message):
         self.error = message
@@ -440,9 +466,11 @@ def _replicas(n):
     return [f"n{i}" for i in range(1, n + 1)]
 
 
-def _as_widget(explorer):
-    """The ipywidget that shows ``explorer``."""
-    return getattr(explorer, "widget", explorer)
+def _slow_after(slow, old_n, new_n):
+    """The slow replicas once n changes: replicas added are slow too."""
+    kept = [x for x in _replicas(new_n) if x in slow]
+    return kept + _replicas(new_n)[old_n:]
+
 
 
 # ----- exercise checks -----
