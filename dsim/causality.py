@@ -403,8 +403,8 @@ def check_concurrent(run, ref, answer):
     """Check ``answer``: the events concurrent with ``ref`` (names or indices)."""
     centre = event(run, ref)
     if answer is None:
-        return Feedback(None, f"list the events concurrent with {centre.name}, "
-                        "such as ['send alice:1', 'deliver bob:2'].")
+        return Feedback(None, f"list the events concurrent with {centre.name} "
+                        "by name, each 'send ID' or 'deliver ID'.")
     if isinstance(answer, (str, int)):
         answer = [answer]
     chosen = {event(run, r).index: event(run, r) for r in answer}
@@ -490,9 +490,12 @@ def check_merge(merge, runs=()):
         except Exception as exc:  # the learner's code: report, don't raise
             return Feedback(False, f"merge({local}, {carried}, {node!r}) raised "
                             f"{type(exc).__name__}: {exc}")
+        if got is None:
+            return Feedback(None, "merge returned None: write its body, then "
+                            "run the check again.")
         try:
             same = compare(got, expected) == "equal"
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             return Feedback(False, f"merge({local}, {carried}, {node!r}) returned "
                             f"{got!r}, which is not a vector clock: {exc}")
         if not same:
