@@ -20,9 +20,12 @@ reads runs of ``dsim.protocols.twopc`` (or of a protocol that records
 import html
 from dataclasses import dataclass
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
 from .network import Crash, Faults
 from .protocols.twopc import CRASH_AFTER_LOG, COMMIT, HEURISTIC, STANDBYS
 from .trace import Trace
+from .viz.diagram import DiagramFigure
 
 DECIDED = ("committed", "aborted")
 UNCERTAIN = ("prepared", "in-doubt")
@@ -286,10 +289,10 @@ def blocking_by_downtime(downtimes, seed=0):
 
 def plot_blocking(rows, ax=None):
     """Draw ``blocking_by_downtime`` rows: in-doubt time against downtime."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+        fig = DiagramFigure(figsize=(7.5, 3.8), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
     downtimes = [r[0] for r in rows]
     ax.plot(downtimes, [r[1] for r in rows], "o-", color="#D55E00",
             label="2PC: decision only in the coordinator's log")

@@ -553,7 +553,7 @@ def build(sim, participants, clients, busy, votes, crash_at_step, downtime,
     _populate(sim, *setup)
 
 
-DEFAULTS = {"participants": 3, "clients": 3, "busy": 4.0, "votes": {},
+DEFAULTS = {"participants": 3, "clients": 3, "busy": 2.0, "votes": {},
             "crash_at_step": None, "downtime": 2.0, "lose_decision_to": None,
             "heuristic": None, "standbys": 0}
 
