@@ -136,23 +136,26 @@ class Node:
 
     def on_message(self, msg):
         """Hands ``msg`` to ``on_<type>``; override for other dispatch."""
-        self._handler(msg.type)(msg)
+        self._typed_handler(msg.type)(msg)
 
     def _handler(self, mtype):
-        """The bound handler for messages of type ``mtype``, found once."""
+        """What the kernel calls for a message of type ``mtype``, found once."""
         handlers = self._host.handlers
         if mtype not in handlers:
             if type(self).on_message is not Node.on_message:
                 handlers[mtype] = self.on_message
             else:
-                name = "on_" + mtype.replace("-", "_")
-                handler = getattr(self, name, None)
-                if handler is None:
-                    raise TypeError(f"node {self.node_id} ({type(self).__name__}) "
-                                    f"has no handler {name}() for messages of "
-                                    f"type {mtype!r}")
-                handlers[mtype] = handler
+                handlers[mtype] = self._typed_handler(mtype)
         return handlers[mtype]
+
+    def _typed_handler(self, mtype):
+        name = "on_" + mtype.replace("-", "_")
+        handler = getattr(self, name, None)
+        if handler is None:
+            raise TypeError(f"node {self.node_id} ({type(self).__name__}) "
+                            f"has no handler {name}() for messages of "
+                            f"type {mtype!r}")
+        return handler
 
     def on_timer(self, name):
         """Hands a fired timer to ``on_timer_<name>``."""

@@ -354,3 +354,19 @@ def test_simulation_runs_once():
     sim.run()
     with pytest.raises(RuntimeError, match="runs once"):
         sim.run()
+
+
+def test_handler_override_can_fall_back_to_typed_dispatch():
+    class Counting(Echo):
+        def __init__(self, node_id, peer=None, count=0):
+            super().__init__(node_id, peer, count)
+            self.seen = 0
+
+        def on_message(self, msg):
+            self.seen += 1
+            super().on_message(msg)
+
+    sim = Simulation(seed=1, latency=Uniform(0.1, 0.2))
+    a, b = sim.add(Echo("a", "b", 3), Counting("b"))
+    sim.run()
+    assert (b.seen, b.got) == (3, 3)
