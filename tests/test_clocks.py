@@ -150,7 +150,7 @@ def test_vector_clock_says_before_exactly_when_the_trace_has_a_causal_path(run):
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(runs())
 def test_vector_clock_matches_causality_on_many_runs(run):
     check_clocks_match_causality(run)
