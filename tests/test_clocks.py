@@ -179,3 +179,22 @@ def test_stamps_survive_a_crash_like_durable_state():
     run = sim.run()
     mine = [e for e in events(run) if e.node == "r2"]
     assert [e.vclock["r2"] for e in mine] == list(range(1, len(mine) + 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(["clocks-chat", "clocks-cart", "clocks-usernames"]),
+       st.integers(0, 10_000), st.integers(0, 5))
+def test_dropping_a_message_changes_only_the_stamps_after_it(name, seed, pick):
+    whole = scenario(name).run(seed=seed)
+    sends = whole.trace.of_kind("send")
+    dropped = sends[pick % len(sends)]["id"]
+    broken = scenario(name).run(seed=seed, faults=Faults(drop=[dropped]))
+    send_index = whole.trace.index_of("send", id=dropped)
+    deliver = [i for i, e in enumerate(whole.trace)
+               if e["kind"] == "deliver" and e["id"] == dropped]
+    after = whole.trace.causal_future(deliver[0]) | set(deliver) if deliver else set()
+    kept = {e.name: (e.lamport, e.vclock) for e in events(broken)}
+    for e in events(whole):
+        if e.index not in after:
+            assert kept[e.name] == (e.lamport, e.vclock), e.name
+    assert send_index not in after
