@@ -162,7 +162,7 @@ def staleness_figure(rows, ax=None):
 
 @dataclass(frozen=True)
 class Cost:
-    """What one protocol variant costs, averaged over runs of a scenario."""
+    """What one protocol variant costs, and what it buys, over many runs."""
 
     variant: str
     read_trips: float
@@ -170,7 +170,8 @@ class Cost:
     read_ms: float
     write_ms: float
     messages_per_op: float
-    linearizable: int
+    race_linearizable: int
+    mix_linearizable: int
     runs: int
 
 
@@ -198,22 +199,29 @@ def _mean(values):
     return sum(values) / len(values) if values else float("nan")
 
 
-def costs(seeds, name="quorum-mix", variants=None, **params):
-    """Run ``name`` under each variant for ``seeds``; a ``Cost`` per variant.
+def costs(seeds, variants=None):
+    """Each variant's price on ``quorum-mix`` runs, and its verdicts.
 
-    ``variants`` is a list of names from ``VARIANTS`` (all by default) or
-    a dict from a name to the scenario parameters it sets.
+    For every seed, runs ``quorum-mix`` (random concurrent operations, one
+    client's clock fast) and ``quorum-race``; averages round trips, latency
+    and messages over the mix's operations, and counts the runs of each
+    scenario the checker finds linearizable. ``variants`` is a list of
+    names from ``VARIANTS`` (all by default) or a dict from a name to the
+    scenario parameters it sets.
     """
     from .check import check
 
-    variants = _variants(VARIANTS if variants is None else variants)
+    seeds = list(seeds)
     rows = []
-    for variant, options in variants.items():
-        ops, good = [], 0
+    for variant, options in _variants(VARIANTS if variants is None
+                                       else variants).items():
+        ops, race_good, mix_good = [], 0, 0
         for seed in seeds:
-            run = scenario(name).run(seed=seed, **{**params, **options})
+            run = scenario("quorum-mix").run(seed=seed, **options)
             ops += op_costs(run).values()
-            good += check(run).ok is True
+            mix_good += check(run).ok is True
+            race_good += check(scenario("quorum-race").run(
+                seed=seed, **options)).ok is True
         done = [op for op in ops if op["ms"] is not None]
         reads = [op for op in done if op["op"] == "read"]
         writes = [op for op in done if op["op"] == "write"]
@@ -221,7 +229,8 @@ def costs(seeds, name="quorum-mix", variants=None, **params):
             variant, _mean(len(op["steps"]) for op in reads),
             _mean(len(op["steps"]) for op in writes),
             _mean(op["ms"] for op in reads), _mean(op["ms"] for op in writes),
-            _mean(op["messages"] for op in ops), good, len(seeds)))
+            _mean(op["messages"] for op in ops), race_good, mix_good,
+            len(seeds)))
     return CostTable(rows)
 
 
@@ -239,12 +248,15 @@ class CostTable(list):
     """``Cost`` rows that show as a table in a notebook."""
 
     HEADERS = ("protocol", "read round trips", "write round trips", "read ms",
-               "write ms", "messages per op", "linearizable runs")
+               "write ms", "messages per op", "race linearizable",
+               "mix linearizable")
 
     def cells(self, row):
         return (row.variant, f"{row.read_trips:.2f}", f"{row.write_trips:.2f}",
                 f"{row.read_ms:.0f}", f"{row.write_ms:.0f}",
-                f"{row.messages_per_op:.1f}", f"{row.linearizable} / {row.runs}")
+                f"{row.messages_per_op:.1f}",
+                f"{row.race_linearizable} / {row.runs}",
+                f"{row.mix_linearizable} / {row.runs}")
 
     def _repr_html_(self):
         head = "".join(f"<th>{h}</th>" for h in self.HEADERS)
@@ -262,11 +274,21 @@ class CostTable(list):
 # ----- reading a run -----
 
 
+@dataclass(frozen=True)
+class LostWrite:
+    """A write the store acknowledged at ``acknowledged`` s, then lost."""
+
+    client: str
+    value: object
+    acknowledged: float
+
+
 def lost_writes(run):
     """Acknowledged writes whose value no replica ever stored."""
     stored = {e["fields"].get("value") for e in run.trace.of_kind("state")
               if e["node"] in run.trace.nodes}
-    return [e for e in run.trace.of_kind("complete")
+    return [LostWrite(e["client"], e["value"], round(e["t"], 4))
+            for e in run.trace.of_kind("complete")
             if e["op"] == "write" and e["ok"] and e["value"] not in stored]
 
 

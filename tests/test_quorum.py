@@ -82,7 +82,7 @@ def test_skew_lww_acknowledges_a_write_it_then_loses():
     run = scenario("quorum-skew").run(seed=0)
     assert results(run) == [("c1", "write", 1, True), ("c2", "write", 2, True),
                             ("c3", "read", 1, True)]
-    assert [e["value"] for e in lost_writes(run)] == [2]
+    assert [(w.client, w.value) for w in lost_writes(run)] == [("c2", 2)]
 
 
 def test_skew_read_before_write_keeps_the_later_write():

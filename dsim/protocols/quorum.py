@@ -465,8 +465,8 @@ QUORUM_SKEW = _scenario(
     "quorum-skew", "c1's clock runs ahead; last write wins drops c2's later write",
     _build_skew, skew={"c1": 0.2})
 QUORUM_MIX = _scenario(
-    "quorum-mix", "clients read and write at random, concurrently",
-    _build_mix, until=30.0, clients=3, ops=6, think=0.1)
+    "quorum-mix", "clients read and write at random; c1's clock runs 50 ms fast",
+    _build_mix, until=30.0, clients=3, ops=8, think=0.1, skew={"c1": 0.05})
 QUORUM_STALE = _scenario(
     "quorum-stale", "write to w random replicas, then read r random replicas",
     _build_stale, latency=Exponential(0.02, floor=0.002), n=5, w=1, r=1,
