@@ -6,6 +6,7 @@ protocol of one's own.
 """
 
 from .clients import Client, Operation
+from .clocks import LamportClock, Stamper, VectorClock
 from .kernel import Message, Node, Run, Simulation
 from .network import (Constant, Crash, Cut, Exponential, Faults, OneWay,
                       Partition, PerLink, Uniform)
@@ -16,4 +17,5 @@ __all__ = [
     "Client", "Constant", "Crash", "Cut", "Exponential", "Faults", "Message",
     "Node", "OneWay", "Operation", "Partition", "PerLink", "Run", "Scenario",
     "Simulation", "Trace", "Uniform", "register", "scenario", "scenarios",
+    "LamportClock", "Stamper", "VectorClock",
 ]
