@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from .network import Crash, Faults
-from .protocols.twopc import CRASH_AFTER_LOG, COMMIT, HEURISTIC, STANDBYS
+from .protocols.twopc import COMMIT, CRASH_AFTER_LOG, HEURISTIC, STANDBYS
 from .trace import Trace
 from .viz.diagram import DiagramFigure
 
@@ -338,7 +338,7 @@ def check_points_of_no_return(answer):
 
 
 def check_in_doubt_time(answer, downtime=3.0, seed=0):
-    """Exercise: predict p1's time in doubt when the coordinator is down ``downtime`` s."""
+    """Exercise: p1's time in doubt when the coordinator is down ``downtime`` s."""
     if answer is None:
         return Answer(None, "not answered yet: give a number of seconds")
     if isinstance(answer, bool) or not isinstance(answer, (int, float)):

@@ -24,7 +24,8 @@ After it has voted yes it may not: once the outcome is overdue it becomes
 ``in-doubt``, keeps its locks, and asks the coordinator every ``RETRY``
 seconds. A participant that crashes after voting yes recovers from its log
 straight into ``in-doubt``, locks held. A coordinator that recovers with no
-logged decision aborts (presumed abort); with a logged one it sends it again.
+logged decision aborts (presumed abort); with a logged one it sends it to
+every participant again, since the acks it had received were not logged.
 
 Other transactions (clients ``c1..``) write the same rows, one row each;
 a write that finds its row locked waits in the row's queue, so a blocked
@@ -67,7 +68,7 @@ from ..scenario import Scenario, register
 START = 0.2  # when the coordinator begins the transaction (s)
 FLUSH = 0.05  # time to force a decision to the log (s)
 GAP = 0.05  # time between two decision messages of the coordinator (s)
-TIMEOUT = 1.0  # a participant's patience before voting (s)
+TIMEOUT = 1.0  # patience before a decision: for votes, or for prepare (s)
 OVERDUE = 0.8  # after a yes vote, when the outcome counts as overdue (s)
 RETRY = 0.5  # how often decisions and questions are sent again (s)
 CLIENT_TIMEOUT = 8.0  # how long another transaction waits for its row (s)
