@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsim import Simulation, Uniform, scenario
+from dsim import Crash, Exponential, Faults, Simulation, Uniform, scenario
 from dsim.protocols.quorum import QuorumConfig, Step, build_plain
 from dsim.quorum_lab import lost_writes, measure_staleness, op_costs, stale_chance
 
@@ -212,3 +212,73 @@ def test_bad_replica_names_rejected():
         scenario("quorum-race").run(seed=0, slow=["n7"])
     with pytest.raises(ValueError, match="down names n4"):
         scenario("quorum-down").run(seed=0, down="n4")
+
+
+# ----- linearizability, judged by the checker -----
+
+
+def verdicts(name, seeds, **options):
+    from dsim.check import check
+
+    return [check(scenario(name).run(seed=seed, **options)).result for seed in seeds]
+
+
+def test_race_not_linearizable_across_seeds():
+    assert set(verdicts("quorum-race", SEEDS)) == {"not linearizable"}
+
+
+@pytest.mark.parametrize("fix", [{"repair": "sync"},
+                                 {"repair": "sync", "read_before_write": True}])
+def test_race_fixed_linearizable_across_seeds(fix):
+    assert set(verdicts("quorum-race", SEEDS, **fix)) == {"linearizable"}
+
+
+def test_skew_lww_not_linearizable_and_abd_is():
+    assert verdicts("quorum-skew", range(10)) == ["not linearizable"] * 10
+    assert set(verdicts("quorum-skew", range(10), repair="sync",
+                        read_before_write=True)) == {"linearizable"}
+
+
+def test_mix_with_a_fast_clock_breaks_last_write_wins_on_some_seeds():
+    assert "not linearizable" in verdicts("quorum-mix", range(20))
+
+
+ABD = {"repair": "sync", "read_before_write": True}
+
+
+@st.composite
+def faulty_abd_runs(draw):
+    n = draw(st.integers(1, 5))
+    w = draw(st.integers(1, n))
+    r = draw(st.integers(n - w + 1, n))
+    replicas = [f"n{i}" for i in range(1, n + 1)]
+    crashes = [Crash(node, draw(st.floats(0, 0.5)),
+                     draw(st.one_of(st.none(), st.floats(0.6, 1.0))))
+               for node in draw(st.lists(st.sampled_from(replicas), unique=True,
+                                         max_size=n))]
+    faults = Faults(drop_rate=draw(st.sampled_from([0.0, 0.05, 0.2])),
+                    crashes=crashes)
+    skew = {f"c{i}": draw(st.floats(-0.1, 0.1)) for i in (1, 2, 3)}
+    return dict(seed=draw(st.integers(0, 10**6)), faults=faults, n=n, w=w, r=r,
+                skew=skew, fanout=draw(st.sampled_from(["all", "quorum"])),
+                timeout=0.3, latency=Exponential(0.02, floor=0.002), **ABD)
+
+
+def abd_linearizable(options):
+    from dsim.check import check
+
+    v = check(scenario("quorum-mix").run(**options))
+    assert v.result == "linearizable", (options, v.explanation)
+
+
+@settings(max_examples=60, deadline=None)
+@given(options=faulty_abd_runs())
+def test_abd_linearizable_under_delays_drops_crashes_and_skew(options):
+    abd_linearizable(options)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None)
+@given(options=faulty_abd_runs())
+def test_abd_linearizable_full_count(options):
+    abd_linearizable(options)
