@@ -30,7 +30,6 @@ from matplotlib.figure import Figure
 from .network import Crash, Cut, Partition
 from .scenario import Scenario, scenario as named_scenario
 from .viz.diagram import Diagram, new_figure, state_text
-from .viz.diff import diff_runs
 from .viz.scene import DROPPED
 
 FRAMES = 100
@@ -98,7 +97,6 @@ class Explorer(widgets.VBox):
         faults = self.run.faults if faults is None else faults
         run = self._execute(seed, faults)
         self.previous, self.run = self.run, run
-        self.diff = diff_runs(self.previous, run)
         if self.t is not None and self.t > run.trace.duration:
             self.t = None
         self._refresh()
@@ -236,7 +234,7 @@ class Explorer(widgets.VBox):
             fig = new_figure(lanes)
             self.canvas = widgets.Image(format="png")
         self.canvas.add_class("dsim-diagram")
-        self.view = Diagram(ax=fig.axes[0])
+        self.view = Diagram(ax=fig.axes[0], captions=False)
         self.figure = fig
 
     def _on_pick(self, event):
@@ -370,7 +368,6 @@ class Explorer(widgets.VBox):
                               f"<span style='font-size:15px'>— "
                               f"{html.escape(self.scenario.summary)}</span>")
         self.w_status.value = _status(self.run)
-        self.w_diff.value = _diff_html(self.diff)
         code = html.escape(self.run.as_code())
         self.w_code.value = ("<b>Reproduce this run:</b><pre style='font-size:14px;"
                              f"user-select:all'>{code}</pre>")
@@ -413,8 +410,9 @@ class Explorer(widgets.VBox):
         finally:
             self._syncing = False
         if redraw or self.view.trace is None:
-            self.view.update(self.run, t=self.t,
-                             diff=self.previous if self.diff else None)
+            self.view.update(self.run, t=self.t, diff=self.previous)
+            self.diff = self.view.diff if self.previous is not None else None
+            self.w_diff.value = _diff_html(self.diff)
         else:
             self.view.set_time(self.t)
         self.w_state.value = self._state_html()

@@ -42,6 +42,7 @@ from ..trace import lifeline
 
 FATES = (DELIVERED, DROPPED, IN_FLIGHT)
 MAX_MESSAGE_LABELS = 40
+LABEL_DENSITY = 0.12  # above this many messages per pixel, name none of them
 HEAD_PX = 12  # arrowhead length in pixels
 
 
@@ -76,11 +77,14 @@ class Diagram:
     """A space-time diagram that can be redrawn for another run or time.
 
     ``update(run_or_trace, t=...)`` draws a run; ``set_time(t)`` moves the
-    cursor on the run already shown. ``scene`` is what is drawn now, and
+    cursor on the run already shown. ``captions=False`` leaves the title,
+    the diff summary and the verdict line off the figure, for a host (the
+    explorer) that shows them as text of its own. ``scene`` is what is drawn now, and
     ``arrow_at(fate, i)`` names the message of segment ``i``.
     """
 
-    def __init__(self, ax=None, lanes=3):
+    def __init__(self, ax=None, lanes=3, captions=True):
+        self.captions = captions
         if ax is None:
             ax = new_figure(lanes).axes[0]
         self.fig, self.ax = ax.figure, ax
@@ -88,6 +92,10 @@ class Diagram:
         self.trace = None
         self.options = {}
         self._transient = []
+        self._scenes = {}
+        self._diff = None
+        self._legend = (None, None)
+        self._frame_key = None
         self._arrows = {fate: [] for fate in FATES}
         self._style_axes()
         self._make_artists()
@@ -176,9 +184,32 @@ class Diagram:
         """The ``Arrow`` drawn as segment ``index`` of the ``fate`` collection."""
         return self._arrows[fate][index]
 
+    def _scene_of(self, run_or_trace, t, band, label):
+        """The scene of a trace, remembered for the last few traces drawn."""
+        trace = as_trace(run_or_trace)
+        key = (id(trace), t, band, label)
+        cache = self._scenes
+        if key not in cache or cache[key][0] is not trace:
+            cache[key] = (trace, build_scene(trace, t, band, label))
+            while len(cache) > 4:
+                del cache[next(iter(cache))]
+        return cache[key][1]
+
+    def _diff_of(self, before):
+        """``diff_runs(before, shown)``, computed once per pair of runs."""
+        pair = (as_trace(before), self.trace)
+        if self._diff is None or self._diff[0] != tuple(map(id, pair)):
+            self._diff = (tuple(map(id, pair)), pair, diff_runs(*pair))
+        return self._diff[2]
+
+    @property
+    def diff(self):
+        """The ``RunDiff`` of the last diff drawn, or None."""
+        return None if self._diff is None else self._diff[2]
+
     def _draw(self, t):
         o = self.options
-        scene = build_scene(self.trace, t, o["band"], o["label"])
+        scene = self._scene_of(self.trace, t, o["band"], o["label"])
         self.scene = scene
         for artist in self._transient:
             artist.remove()
@@ -202,14 +233,15 @@ class Diagram:
         pad = scene.t_end * 0.015
         ax.set_xlim(-pad, scene.t_end + pad)
         ax.set_ylim(len(scene.lanes) - 0.45, -0.75)
-        ax.set_yticks(range(len(scene.lanes)), scene.lanes)
         ms = scene.t_end < 1.0
-        ax.xaxis.set_major_formatter(FuncFormatter(
-            (lambda x, _: f"{x * 1000:g}") if ms else (lambda x, _: f"{x:g}")))
-        ax.set_xlabel("time (ms)" if ms else "time (s)", fontsize=S.FONT)
-        for tick, name in zip(ax.get_yticklabels(), scene.lanes):
-            tick.set_fontstyle("italic" if scene.lanes.index(name) >= scene.servers
-                               else "normal")
+        if self._frame_key != (scene.lanes, scene.servers, ms):
+            self._frame_key = (scene.lanes, scene.servers, ms)
+            ax.set_yticks(range(len(scene.lanes)), scene.lanes)
+            ax.xaxis.set_major_formatter(FuncFormatter(
+                (lambda x, _: f"{x * 1000:g}") if ms else (lambda x, _: f"{x:g}")))
+            ax.set_xlabel("time (ms)" if ms else "time (s)", fontsize=S.FONT)
+            for row, tick in enumerate(ax.get_yticklabels()):
+                tick.set_fontstyle("italic" if row >= scene.servers else "normal")
 
     def _keep(self, artist):
         self._transient.append(artist)
@@ -322,7 +354,7 @@ class Diagram:
         self._arrows = arrows
         width, alpha = _density(len(scene.arrows), self.ax.bbox.width)
         for fate, coll in self.messages.items():
-            coll.set_segments([((a.x0, a.y0), (a.x1, a.y1)) for a in arrows[fate]])
+            coll.set_segments(_segments(arrows[fate]))
             coll.set_linewidth(width)
             coll.set_alpha(alpha)
         heads = arrows[DELIVERED] if width >= 1.4 else []
@@ -342,6 +374,8 @@ class Diagram:
             groups.setdefault((a.type, a.reason), []).append(a)
         for members in groups.values():
             placed += self._label_loss(members)
+        if len(self.scene.arrows) > LABEL_DENSITY * self.ax.bbox.width:
+            return  # too dense to tell which label names which arrow
         for a in arrows[IN_FLIGHT] + arrows[DELIVERED]:
             if placed >= MAX_MESSAGE_LABELS:
                 break
@@ -362,15 +396,16 @@ class Diagram:
         return False
 
     def _draw_timers(self, scene):
-        self.timer_marks.set_offsets(
-            _points([(t, row - 0.12) for row, t, _ in scene.timers]))
+        shown = len(scene.timers) <= LABEL_DENSITY * self.ax.bbox.width
+        self._timers_shown = shown and bool(scene.timers)
+        self.timer_marks.set_offsets(_points(
+            [(t, row - 0.12) for row, t, _ in scene.timers] if shown else []))
 
     def _draw_overlays(self, scene, o):
         rings, ring_colours, glow, emphasis, ghosts = [], [], [], [], []
         fade = False
         if o["diff"] is not None:
-            diff = diff_runs(o["diff"], self.trace)
-            self.diff = diff
+            diff = self._diff_of(o["diff"])
             glow, rings, ghosts = self._diff_overlay(scene, diff, o["diff"])
             ring_colours = [S.PURPLE] * len(rings)
             self._subtitle(diff.summary())
@@ -395,13 +430,13 @@ class Diagram:
 
     def _diff_overlay(self, scene, diff, before):
         new = diff.indices("new")
-        glow = [((a.x0, a.y0), (a.x1, a.y1)) for a in scene.arrows
-                if a.send_index in new or a.end_index in new]
+        glow = _segments([a for a in scene.arrows
+                          if a.send_index in new or a.end_index in new])
         rings = self._event_points(new, scene, messages=False)
-        old = build_scene(before, scene.t, scene.band_field, scene.label_field)
+        old = self._scene_of(before, scene.t, scene.band_field, scene.label_field)
         gone = diff.indices("gone")
-        ghosts = [((a.x0, a.y0), (a.x1, a.y1)) for a in old.arrows
-                  if a.send_index in gone or a.end_index in gone]
+        ghosts = _segments([a for a in old.arrows
+                            if a.send_index in gone or a.end_index in gone])
         return glow, rings, ghosts
 
     def _event_points(self, indices, scene, messages=True):
@@ -437,6 +472,8 @@ class Diagram:
             self._subtitle(text)
 
     def _subtitle(self, text):
+        if not self.captions:
+            return
         text = text if len(text) <= 115 else text[:114] + "…"
         m = S.MARGINS
         height = self.fig.get_figheight()
@@ -445,7 +482,7 @@ class Diagram:
                                  fontsize=S.SMALL, va="top", color="#333333"))
 
     def _draw_title(self, title):
-        if not title:
+        if not title or not self.captions:
             return
         m = S.MARGINS
         self._keep(self.fig.text(m["left"] / self.fig.get_figwidth(),
@@ -474,19 +511,25 @@ class Diagram:
         if scene.ops:
             handles.append(Line2D([], [], linewidth=8, color=S.OPERATION["ok"],
                                   label="operation (invoke → complete)"))
-        if scene.timers:
+        if self._timers_shown:
             handles.append(Line2D([], [], linestyle="none", marker="v",
                                   color=S.GREY, markersize=8, label="timer fired"))
         if self.options.get("diff") is not None:
             handles.append(Line2D([], [], linewidth=7, alpha=0.55, label="new",
                                   **S.NEW))
             handles.append(Line2D([], [], linewidth=2, label="gone", **S.GONE))
-        if not handles:
+        labels = [h.get_label() for h in handles]
+        if labels == self._legend[0]:
             return
-        self._keep(self.ax.legend(
-            handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
-            ncol=min(len(handles), 7), frameon=False, fontsize=S.SMALL,
-            handlelength=2.4, columnspacing=1.4, borderaxespad=0.2))
+        if self._legend[1] is not None:
+            self._legend[1].remove()
+        legend = None
+        if handles:
+            legend = self.ax.legend(
+                handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                ncol=min(len(handles), 7), frameon=False, fontsize=S.SMALL,
+                handlelength=2.4, columnspacing=1.4, borderaxespad=0.2)
+        self._legend = (labels, legend)
 
 
 class _Placer:
@@ -542,6 +585,14 @@ def state_text(trace, name, t, band=None, label=None):
     if not parts:
         parts = [f"{k} {v}" for k, v in list(fields.items())[:3]]
     return " · ".join(parts)
+
+
+def _segments(arrows):
+    """The arrows as an (n, 2, 2) array of segments, for a LineCollection."""
+    if not arrows:
+        return np.empty((0, 2, 2))
+    ends = np.array([(a.x0, a.y0, a.x1, a.y1) for a in arrows], dtype=float)
+    return ends.reshape(-1, 2, 2)
 
 
 def _rect(x0, x1, y0, y1):

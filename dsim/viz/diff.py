@@ -89,41 +89,90 @@ class RunDiff:
 
 def diff_runs(a, b):
     """The ``RunDiff`` from run (or trace) ``a`` to run (or trace) ``b``."""
-    ta, tb = as_trace(a), as_trace(b)
-    before = dict(_identities(ta))
-    after = dict(_identities(tb))
+    ea, eb = as_trace(a).events, as_trace(b).events
+    common = _common_prefix(ea, eb)
+    seen = _prefix_counts(ea, common)
+    reused = _reused_ids(ea, eb, common)
+    before = dict(_identities(ea, common, seen.copy(), reused, "before"))
+    after = dict(_identities(eb, common, seen, reused, "after"))
     new, gone, moved = [], [], []
     for key, j in after.items():
-        e = tb[j]
+        e = eb[j]
         if key not in before:
             new.append(Change(describe(e), e["kind"], None, j, None, e["t"]))
         else:
             i = before[key]
-            if abs(ta[i]["t"] - e["t"]) > MOVED_BY:
-                moved.append(Change(describe(e), e["kind"], i, j, ta[i]["t"], e["t"]))
+            if abs(ea[i]["t"] - e["t"]) > MOVED_BY:
+                moved.append(Change(describe(e), e["kind"], i, j, ea[i]["t"], e["t"]))
     for key, i in before.items():
         if key not in after:
-            e = ta[i]
+            e = ea[i]
             gone.append(Change(describe(e), e["kind"], i, None, e["t"], None))
     return RunDiff(tuple(new), tuple(gone), tuple(moved))
 
 
-def _identities(trace):
-    """(identity, index) for every event but the run's start and end."""
-    signature = {}
+def _reused_ids(ea, eb, start):
+    """Message ids that name a different message in each run."""
+    sends_a = {e["id"]: e for e in ea[start:] if e["kind"] == "send"}
+    reused = set()
+    for e in eb[start:]:
+        if e["kind"] == "send" and e["id"] in sends_a:
+            other = sends_a[e["id"]]
+            if (other["type"], other["dst"], other["payload"]) != (
+                    e["type"], e["dst"], e["payload"]):
+                reused.add(e["id"])
+    return reused
+
+
+def _common_prefix(ea, eb):
+    """How many leading events the two runs share (they match themselves)."""
+    n = min(len(ea), len(eb))
+    i = 0
+    while i < n and ea[i] == eb[i]:
+        i += 1
+    return i
+
+
+def _prefix_counts(events, stop):
+    """How often each non-message event occurred in ``events[:stop]``."""
     seen = Counter()
-    for index, e in enumerate(trace.events):
+    for e in events[:stop]:
+        if e["kind"] not in ("send", "deliver", "drop", "start", "end"):
+            seen[_base(e)] += 1
+    return seen
+
+
+def _identities(events, start, seen, reused, side):
+    """(identity, index) for each event from ``start`` on, but start and end.
+
+    A message event is known by its message id, and an id that names a
+    different message in the other run (``reused``) matches nothing; any
+    other event is known by its content and how many times the same
+    event happened before it.
+    """
+    for index in range(start, len(events)):
+        e = events[index]
         kind = e["kind"]
         if kind in ("start", "end"):
             continue
-        if kind == "send":
-            signature[e["id"]] = (e["id"], e["type"], e["dst"], _json(e["payload"]))
         if kind in ("send", "deliver", "drop"):
-            base = (kind, signature.get(e["id"], (e["id"],)), e.get("reason"))
-        else:
-            base = (kind, _json({k: v for k, v in e.items() if k != "t"}))
+            mid = e["id"]
+            yield (kind, mid, e.get("reason"), mid in reused and side), index
+            continue
+        base = _base(e)
         seen[base] += 1
         yield base + (seen[base],), index
+
+
+def _base(e):
+    kind = e["kind"]
+    if kind == "timer":
+        return (kind, e["node"], e["name"])
+    if kind == "state":
+        return (kind, e["node"], repr(e["fields"]))
+    # repr, not JSON: one protocol writes its fields in one order, and
+    # repr is several times faster on a busy run
+    return (kind, repr([(k, v) for k, v in e.items() if k != "t"]))
 
 
 def describe(e):

@@ -21,15 +21,18 @@ along the path in proportion to the run's typical latency.
 
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..trace import Trace, lifeline
 
 DELIVERED, DROPPED, IN_FLIGHT = "delivered", "dropped", "in flight"
 
 
-@dataclass(frozen=True)
-class Arrow:
-    """One message as drawn: from (x0, y0) to (x1, y1), and its fate at t."""
+class Arrow(NamedTuple):
+    """One message as drawn: from (x0, y0) to (x1, y1), and its fate at t.
+
+    A named tuple rather than a dataclass: a busy run draws thousands.
+    """
 
     id: str
     type: str
