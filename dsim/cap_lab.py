@@ -25,6 +25,7 @@ import io
 import statistics
 from dataclasses import dataclass
 
+from .feedback import Feedback
 from .network import Faults, Partition, PerLink, Uniform
 from .protocols.cap import majority
 from .scenario import scenario
@@ -283,6 +284,37 @@ def side_by_side(run):
     return metrics_table([measure(r) for r in pair])
 
 
+def moved(partition, client, beside):
+    """``partition`` with ``client`` moved to the side of node ``beside``."""
+    if client == beside:
+        raise ValueError(f"cannot move {client} beside itself")
+    groups = [[m for m in g if m != client] for g in partition.groups]
+    target = next((g for g in groups if beside in g), None)
+    if target is not None:
+        target.append(client)
+    return Partition([g for g in groups if g], start=partition.start,
+                     heal=partition.heal)
+
+
+def move_client(explorer, client, beside):
+    """In an explorer, move ``client`` across its partition, beside ``beside``.
+
+    The partition keeps its start and heal; the client now talks to a
+    replica on its new side. Returns the explorer's new run.
+    """
+    old = next((c for c in explorer.faults.cuts if isinstance(c, Partition)), None)
+    if old is None:
+        raise ValueError("this run has no partition to move a client across; "
+                         "add one with explorer.cut(Partition(...))")
+    known = explorer.run.trace.clients
+    if client not in known:
+        raise ValueError(f"{client!r} is not a client of this run; the clients "
+                         f"are {', '.join(known)}")
+    new = moved(old, client, beside)
+    explorer.cut(new)
+    return explorer.heal(old, at=old.start)
+
+
 # ----- rendering the metrics -----
 
 
@@ -318,6 +350,7 @@ def _verdict_text(metrics):
         metrics.verdict.result, metrics.verdict.result)
 
 
+CELL = "border:1px solid #cccccc;padding:3px 8px;text-align:left"
 COLUMNS = ("register", "side while partitioned", "ops succeeded",
            "median latency", "linearizable", "writes lost", "replicas at the end")
 
@@ -345,21 +378,23 @@ def metrics_text(all_metrics):
 
 def metrics_table(all_metrics):
     """The metrics as an HTML table: one block of rows per register."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    head = "".join(f"<th style='{CELL}'>{html.escape(c)}</th>" for c in COLUMNS)
     body = []
     for m in all_metrics:
         span = len(m.sides)
         for index, side in enumerate(m.sides):
             label = side.label if span > 1 else "no partition: everyone"
             cells = [label, _percent(side), _ms(side.latency)]
-            row = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+            row = "".join(f"<td style='{CELL}'>{html.escape(c)}</td>" for c in cells)
             if index == 0:
-                first = f"<td rowspan={span}><b>{m.register}</b></td>"
-                tail = "".join(f"<td rowspan={span}>{html.escape(c)}</td>" for c in
+                first = f"<td rowspan={span} style='{CELL}'><b>{m.register}</b></td>"
+                tail = "".join(f"<td rowspan={span} style='{CELL}'>{html.escape(c)}"
+                               "</td>" for c in
                                (_verdict_text(m), _lost_text(m), _final_text(m)))
                 row = first + row + tail
             body.append(f"<tr>{row}</tr>")
-    return (f"<table class='dsim-cap-metrics'><thead><tr>{head}</tr></thead>"
+    return (f"<table class='dsim-cap-metrics' style='border-collapse:collapse;"
+            f"font-size:14px'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
@@ -423,10 +458,10 @@ def _collect(trace, by_op):
 
 def plot_latency(points, ax=None):
     """Median latency against the replicas' one-way delay, per register and op."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        from .viz.diagram import DiagramFigure
+
+        ax = DiagramFigure(figsize=(8, 4.5)).subplots()
     styles = {"CP": ("tab:blue", "CP (majority quorum)"),
               "AP": ("tab:orange", "AP (local replica)")}
     for label, (color, name) in styles.items():
@@ -445,24 +480,6 @@ def plot_latency(points, ax=None):
 
 
 # ----- exercise checks -----
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """An exercise check's verdict: ``ok`` is True, False, or None when the
-    answer is still missing; ``message`` says why."""
-
-    ok: object
-    message: str
-
-    def __str__(self):
-        mark = {True: "Right", False: "Not yet", None: "Not answered yet"}[self.ok]
-        return f"{mark}: {self.message}"
-
-    def _repr_html_(self):
-        colour = {True: "#1b7f3b", False: "#b3261e", None: "#555555"}[self.ok]
-        return (f"<div style='border-left:4px solid {colour};padding:4px 8px'>"
-                f"{html.escape(str(self))}</div>")
 
 
 def _client_side(metrics, client):
@@ -540,7 +557,7 @@ def check_available_partition(answer, seed=0):
     failed = [s for s in metrics.sides if s.succeeded < s.ops]
     if during == 0:
         return Feedback(False, "no client invoked anything while the partition "
-                        "was in force; start it before 3 s and keep it a while.")
+                        "was in force; the clients stop at about 4 s, so start it earlier.")
     if failed:
         names = "; ".join(f"{s.label} got {_percent(s)}" for s in failed)
         return Feedback(False, f"some clients were refused: {names}. A client "
