@@ -42,10 +42,26 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def _plain(value):
-    """The value as JSON gives it back (tuples become lists, and so on)."""
-    if isinstance(value, _SCALARS):
+    """The value as JSON gives it back (tuples become lists, keys strings).
+
+    Written out for the common shapes, because every recorded payload
+    passes through here; anything unusual takes the JSON round trip.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
+    if kind is dict:
+        return {k if type(k) is str else _key(k): _plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in value]
     return json.loads(json.dumps(value))
+
+
+def _key(key):
+    """A dict key as JSON writes it."""
+    if isinstance(key, (int, float, bool)) or key is None:
+        return json.dumps(key)
+    raise TypeError(f"a payload key must be a string or a number, not {key!r}")
 
 
 def _message_events(records):
