@@ -447,6 +447,17 @@ def latency_sweep(delays=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2), seeds=None):
     return tuple(points)
 
 
+def far_apart(delay, seed=0):
+    """Both registers with replicas ``delay`` s apart and nothing broken.
+
+    Clients keep their usual pace, an operation every 0.4 s when they can;
+    timeouts grow with the delay, so the CP register can finish its round
+    trips, and the run lasts until every operation has ended.
+    """
+    params = {k: v for k, v in _sweep_params(delay).items() if k != "interval"}
+    return compare(seed, latency=wide_area(delay), until=60.0, **params)
+
+
 def _collect(trace, by_op):
     invoked = {}
     for e in trace:
