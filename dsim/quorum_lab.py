@@ -10,8 +10,10 @@ so its cells stay a few lines long:
   ``quorum-stale`` scenario; ``staleness_figure`` sets them side by side;
 - ``costs``: what each fix costs in round trips, latency and messages,
   and whether it makes the runs linearizable;
-- ``verdict_panel``: the checker's verdict on a run, as the explorer's
-  panel;
+- ``draw``, ``QuorumExplorer`` and ``verdict_panel``: a run's diagram
+  with what each replica holds and the checker's verdict drawn over it,
+  and the verdict explained under the explorer;
+- ``lost_writes``: writes the store acknowledged and then lost;
 - ``QuorumLab``: sliders for n, w and r around an explorer, which refuse
   bad values with a message and keep the last good run on screen;
 - exercise checks that answer "right" or "not yet" and say why.
