@@ -6,7 +6,8 @@ request, until 200,000 messages have been sent. Latency is uniform.
 
 The yardstick is the same workload written directly on SimPy, in its
 fastest form: a Timeout per message whose callback hands the message
-straight to its receiver, with no ids, no faults and no trace. dsim runs
+straight to its receiver, with no ids, no faults and no trace. Both sides
+draw latencies and peers the same way, straight from ``random()``. dsim runs
 it with everything a course run has: message ids, fault checks, keyed
 latency streams, and the trace recorded. The last line is the ratio of
 the two throughputs for the smaller of the two sizes.
@@ -25,20 +26,22 @@ import simpy
 from dsim import Node, Simulation, Uniform
 
 LOW, HIGH = 0.001, 0.010
+SPAN = HIGH - LOW
 IN_FLIGHT = 4
 
 
 def plain_simpy(nodes, total, seed):
     """The yardstick: SimPy timeouts and callbacks, nothing else."""
     env = simpy.Environment()
-    rng = random.Random(seed)
-    uniform, randrange, timeout = rng.uniform, rng.randrange, env.timeout
+    rand = random.Random(seed).random
+    timeout = env.timeout
+    others = nodes - 1
     sent = 0
 
     def send(src, dst, is_request):
         nonlocal sent
         sent += 1
-        ev = timeout(uniform(LOW, HIGH), (src, dst, is_request))
+        ev = timeout(LOW + SPAN * rand(), (src, dst, is_request))
         ev.callbacks.append(receive)
 
     def receive(event):
@@ -46,12 +49,12 @@ def plain_simpy(nodes, total, seed):
         if is_request:
             send(dst, src, False)
         elif sent < total:
-            peer = randrange(nodes - 1)
+            peer = int(rand() * others)
             send(dst, peer + (peer >= dst), True)
 
     for node in range(nodes):
         for _ in range(IN_FLIGHT):
-            peer = randrange(nodes - 1)
+            peer = int(rand() * others)
             send(node, peer + (peer >= node), True)
     env.run()
     return sent
@@ -67,10 +70,13 @@ class Worker(Node):
         self.counter = counter
 
     def on_start(self):
-        self.pick = self.rng("peer").choice
+        self.rand = self.rng("peer").random
         for _ in range(IN_FLIGHT):
-            self.counter[0] += 1
-            self.send(self.pick(self.others), "request")
+            self.request()
+
+    def request(self):
+        self.counter[0] += 1
+        self.send(self.others[int(self.rand() * len(self.others))], "request")
 
     def on_request(self, msg):
         self.counter[0] += 1
@@ -78,8 +84,7 @@ class Worker(Node):
 
     def on_reply(self, msg):
         if self.counter[0] < self.total:
-            self.counter[0] += 1
-            self.send(self.pick(self.others), "request")
+            self.request()
 
 
 def dsim_run(nodes, total, seed):
