@@ -47,7 +47,10 @@ Limitations: one register per store; no hinted handoff, sloppy quorums
 or anti-entropy between replicas (only read repair brings a replica up
 to date); a write's value is never rolled back on failure; clients do
 not retry. Replicas keep their data on a crash (it is durable); their
-clocks play no part, only the clients' clocks do.
+clocks play no part, only the clients' clocks do. The crash of
+``quorum-down``, the partition of ``quorum-partition`` and the slow links
+of ``quorum-race`` are part of those scenarios (set by their parameters),
+so an explorer can add faults to them but not heal those.
 """
 
 from dataclasses import dataclass, field
