@@ -38,7 +38,7 @@ MessageInfo = namedtuple(
 MessageInfo.__doc__ = """A message's life: sent at ``sent``; then ``arrived`` or
 ``dropped`` (a time, or None while it is still in flight at the end)."""
 
-_SCALARS = (str, int, float, bool, type(None))
+_READS = ("read", "get")
 
 
 def _plain(value):
@@ -351,8 +351,9 @@ class Trace:
                 op = started[e["op_id"]]
                 if e.get("ok", True):
                     op["complete"] = e["t"]
-                    if "result" in e and e["result"] is not None:
-                        op["result"] = e["result"]
+                    # a read of the initial value returns null, and says so
+                    if e.get("result") is not None or op["op"] in _READS:
+                        op["result"] = e.get("result")
         return {"model": model, "initial": initial, "operations": operations}
 
 

@@ -107,3 +107,13 @@ def test_malformed_trace_file_names_line_and_problem(tmp_path, line, message):
     with pytest.raises(ValueError) as info:
         Trace.load(path)
     assert message in str(info.value)
+
+
+def test_history_keeps_a_read_of_the_initial_null():
+    run = scenario("register").run(seed=4, ops=6)
+    reads = [op for op in run.history()["operations"]
+             if op["op"] == "read" and op["complete"] is not None]
+    assert reads and all("result" in op for op in reads)
+    assert any(op["result"] is None for op in reads)
+    writes = [op for op in run.history()["operations"] if op["op"] == "write"]
+    assert all("result" not in op for op in writes)
