@@ -7,8 +7,9 @@ the partition was in force and how fast, whether the whole history is
 linearizable (the checker's verdict), which writes the AP replicas threw
 away when they converged, and what every replica holds at the end. It
 also measures the cost CAP leaves out, the latency of a majority round
-trip when nothing is broken (Abadi's PACELC, 2012), and holds the checks
-for the notebook's exercises.
+trip when nothing is broken (Abadi's PACELC, 2012; ``latency_sweep``,
+``far_apart``), moves a client across an explorer's partition
+(``move_client``), and holds the checks for the notebook's exercises.
 
 A side of a partition is one of its groups: the nodes and clients that
 can still reach each other. The side holding a majority of the replicas
@@ -568,7 +569,8 @@ def check_available_partition(answer, seed=0):
     failed = [s for s in metrics.sides if s.succeeded < s.ops]
     if during == 0:
         return Feedback(False, "no client invoked anything while the partition "
-                        "was in force; the clients stop at about 4 s, so start it earlier.")
+                        "was in force; the clients stop at about 4 s, so start "
+                        "it earlier.")
     if failed:
         names = "; ".join(f"{s.label} got {_percent(s)}" for s in failed)
         return Feedback(False, f"some clients were refused: {names}. A client "
