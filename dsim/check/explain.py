@@ -36,13 +36,17 @@ class Stuck:
     cited: list = field(default_factory=list)
 
 
-def points(order, ops):
-    """A linearization point for each op of ``order`` (op index -> time)."""
+def points(order, ops, cap=math.inf):
+    """A linearization point for each op of ``order`` (op index -> time).
+
+    ``cap`` bounds them all: for a prefix, the earliest completion among
+    the operations that must still come after it.
+    """
     early, e = [], -math.inf
     for i in order:
         e = max(e, ops[i].invoke)
         early.append(e)
-    late, l_ = [0.0] * len(order), math.inf
+    late, l_ = [0.0] * len(order), cap
     for k in range(len(order) - 1, -1, -1):
         done = ops[order[k]].complete
         l_ = min(l_, math.inf if done is None else done)
@@ -74,8 +78,10 @@ class Replay:
         self.position = {i: k for k, i in enumerate(self.prefix)}
         self.state = model.start(key)
         self.setter = None
+        self.seen = [self.state]
         for i in self.prefix:
             self._apply(ops[i])
+            self.seen.append(self.state)
 
     def _apply(self, op):
         code, arg = CODES[op.op], freeze(op.value)
@@ -121,14 +127,15 @@ class Replay:
                     f"{held}, but it held {held} by then")
         cited = []
         sentences = [f"{label(self.model, op)} ({seconds(op.invoke)} to "
-                     f"{seconds(op.complete)}) {head}" + self._forced(op, cited)]
+                     f"{seconds(op.complete)}) {head}"
+                     + self._forced(op, want, cited)]
         if want is not None:
             sentences.append(self._writers(op, want, horizon, cited))
         else:
             sentences.append("No write of another value comes between.")
         return Stuck(op.index, " ".join(sentences), cited)
 
-    def _forced(self, op, cited):
+    def _forced(self, op, want, cited):
         """Why ``op`` must come after the op that set the current state."""
         start = self.position.get(self.setter.index, -1) if self.setter else -1
         for i in reversed(self.prefix[start:] if start >= 0 else self.prefix):
@@ -140,8 +147,12 @@ class Replay:
                 return (f": {label(self.model, before)} {verb} at "
                         f"{seconds(before.complete)}, before #{op.index} began at "
                         f"{seconds(op.invoke)}.")
-        return (" at every point the order could still place it (placing it "
-                "earlier breaks another operation instead).")
+        if want is None:
+            return "; placing it earlier breaks another operation instead."
+        if want not in self.seen:
+            return (f", and it never held {show(want)} earlier in this order.")
+        return (f"; it held {show(want)} earlier in this order, but placing "
+                f"#{op.index} there breaks another operation instead.")
 
     def _writers(self, op, want, horizon, cited):
         makers = [w for w in self.sub if w.index != op.index and _makes(w, want)]
@@ -153,15 +164,18 @@ class Replay:
             return f"No operation ever writes {show(want)}."
         parts = [self._fate(w, op, horizon, cited) for w in makers[:4]]
         more = f" (and {len(makers) - 4} more)" if len(makers) > 4 else ""
-        return f"No write of {show(want)} comes between: " + "; ".join(parts) + more + "."
+        what = (f"write of {show(want)}" if self.model.name == "register"
+                else f"operation that could make {show(want)}")
+        return f"No {what} comes between: " + "; ".join(parts) + more + "."
 
     def _fate(self, w, op, horizon, cited):
         cited.append(w.index)
         name = label(self.model, w)
         if w.index in self.position:
-            if self.setter is not None and self.setter.index != w.index:
-                return (f"{name} took effect before #{self.setter.index} "
-                        "overwrote it")
+            setter = self.setter
+            if setter is not None and setter.index != w.index:
+                verb = "changed" if setter.op == "append" else "overwrote"
+                return f"{name} took effect before #{setter.index} {verb} it"
             return f"{name} took effect earlier in the order"
         if w.invoke > op.complete:
             return (f"{name} began only at {seconds(w.invoke)}, after "

@@ -47,7 +47,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from .models import CODES, FAIL, READ, WRITE, effect, freeze, step
+from .models import APPEND, CODES, FAIL, READ, WRITE, effect, freeze, step
 
 
 class Budget:
@@ -101,6 +101,8 @@ class _Problem:
         self.ops = done
         self.invoke = [op.invoke for op in done]
         self.complete = [op.complete for op in done]
+        self.middle = [(op.invoke + op.complete) / 2 for op in done]
+        self.strings = any(op.op in ("get", "put", "append") for op in ops)
         self.code = [CODES[op.op] for op in done]
         self.arg = [freeze(op.value) for op in done]
         self.result = [freeze(op.result) for op in done]
@@ -144,7 +146,8 @@ class _Search:
         p = self.p
         total = len(p.ops)
         # a frame: [bits, state, first unplaced, placed count, moves, next
-        #           move, the move that entered it, entered by an overwrite]
+        #           move, the move that entered it, whether an unknown op
+        #           took effect since the state was last observed]
         stack = [self._frame(0, self.initial, 0, 0, None, False)]
         seen = set()
         steps = 0
@@ -170,21 +173,27 @@ class _Search:
                 return self._done(None, stack, steps, total)
         return self._done(False, stack, steps, total)
 
-    def _frame(self, bits, state, first, count, entry, overwrite):
+    def _frame(self, bits, state, first, count, entry, dirty):
         placed = self.placed
         p = self.p
         while first < len(placed) and placed[first]:
             first += 1
-        moves, horizon = self._candidates(first)
+        if dirty and p.strings and not self._observable(first, state):
+            return [bits, state, first, count, [], 0, entry, dirty]
+        moves, horizon = self._candidates(first, dirty)
         for c, members in enumerate(p.classes):
             n = self.counts[c]
             if n < len(members) and p.class_invoke[c][n] <= horizon:
-                if not (overwrite and p.class_code[c] == WRITE):
+                if not (dirty and p.class_code[c] == WRITE):
                     moves.append(-1 - c)
-        return [bits, state, first, count, moves, 0, entry, overwrite]
+        return [bits, state, first, count, moves, 0, entry, dirty]
 
-    def _candidates(self, first):
-        """Unplaced completed ops that may come next, earliest deadline first."""
+    def _candidates(self, first, dirty):
+        """Unplaced completed ops that may come next, and the horizon.
+
+        When an unknown op took effect since the state was last observed,
+        an overwrite may not come next: it would make that op pointless.
+        """
         p, placed = self.p, self.placed
         invoke, complete = p.invoke, p.complete
         horizon = math.inf
@@ -197,9 +206,35 @@ class _Search:
                 if complete[j] < horizon:
                     horizon = complete[j]
             j += 1
-        found = [j for j in found if invoke[j] <= horizon]
-        found.sort(key=complete.__getitem__)
+        code = p.code
+        found = [j for j in found if invoke[j] <= horizon
+                 and not (dirty and code[j] == WRITE)]
+        found.sort(key=p.middle.__getitem__)
         return found, horizon
+
+    def _observable(self, first, state):
+        """Whether a get that may come next can still see ``state`` grow.
+
+        Only for key-value histories, right after an unknown op took
+        effect: until a get observes the state, no put may come (it would
+        make that op pointless), so only appends follow and the state must
+        be a prefix of what that get returned. The get must come before
+        every unplaced put, so it was invoked before they all completed.
+        """
+        p, placed = self.p, self.placed
+        invoke, complete, code, result = p.invoke, p.complete, p.code, p.result
+        limit = math.inf
+        j, n = first, len(invoke)
+        gets = []
+        while j < n and invoke[j] <= limit:
+            if not placed[j]:
+                if code[j] == WRITE and complete[j] < limit:
+                    limit = complete[j]
+                elif code[j] == READ:
+                    gets.append(j)
+            j += 1
+        return any(invoke[j] <= limit and result[j].startswith(state)
+                   for j in gets)
 
     def _try(self, frame, move, seen):
         p = self.p
@@ -221,10 +256,10 @@ class _Search:
         seen.add(key)
         if move >= 0:
             self.placed[move] = 1
-            return self._frame(bits | bit, new, frame[2], frame[3] + 1, move, False)
+            dirty = frame[7] and p.code[move] == APPEND
+            return self._frame(bits | bit, new, frame[2], frame[3] + 1, move, dirty)
         self.counts[c] += 1
-        return self._frame(bits | bit, new, frame[2], frame[3], move,
-                           p.class_code[c] == WRITE)
+        return self._frame(bits | bit, new, frame[2], frame[3], move, True)
 
     def _undo(self, move):
         if move is None:

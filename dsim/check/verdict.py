@@ -17,6 +17,7 @@ steps (a few seconds to a minute of work); pass ``max_steps`` or
 on the machine; a step bound does not.
 """
 
+import math
 from dataclasses import dataclass, field
 
 from .explain import Replay, label, points, seconds
@@ -105,31 +106,32 @@ def _groups(model_name, ops):
 def _refuted(model, key, sub, outcome, ops, budget):
     replay = Replay(model, key, sub, outcome.order, ops)
     stuck = replay.stuck()
+    horizon = replay.next_ops()[1]
     cited = sorted({i for s in stuck for i in s.cited})
     lines = []
     if key is not None:
         lines.append(f"Key {key!r} fails on its own (keys are checked one at a time).")
-    lines.append(_prefix_words(model, key, outcome, ops))
+    lines.append(_prefix_words(model, key, outcome, ops, horizon))
     lines += [f"- {s.reason}" for s in stuck]
     return Verdict("not linearizable", "\n".join(lines), outcome.order,
-                   points(outcome.order, ops), [s.op for s in stuck],
+                   points(outcome.order, ops, horizon), [s.op for s in stuck],
                    {s.op: s.reason for s in stuck}, cited, key,
                    budget.steps, model.name)
 
 
-def _prefix_words(model, key, outcome, ops):
+def _prefix_words(model, key, outcome, ops, horizon):
     noun = model.noun(key)
     if not outcome.order:
         return (f"No order can even begin: every operation that may come first "
                 f"contradicts the starting value of {noun}.")
-    shown = _listing(model, outcome.order, ops)
+    shown = _listing(model, outcome.order, ops, horizon)
     return (f"The longest valid order the search could build places "
             f"{outcome.placed} of the {outcome.total} completed operations on "
             f"{noun}:\n{shown}\nNo order gets further:")
 
 
-def _listing(model, order, ops, limit=12):
-    marks = points(order, ops)
+def _listing(model, order, ops, cap=math.inf, limit=12):
+    marks = points(order, ops, cap)
     head = order if len(order) <= limit else order[-limit:]
     lines = [f"  {label(model, ops[i])}  at {seconds(marks[i])}" for i in head]
     if len(order) > limit:
