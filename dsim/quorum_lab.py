@@ -325,18 +325,9 @@ class QuorumExplorer(Explorer):
     verdict (``verdict_panel`` unless another ``panel`` is given)."""
 
     def __init__(self, scenario_or_name="quorum-race", panel=None, **options):
-        super().__init__(scenario_or_name, panel=panel or verdict_panel, **options)
-
-    def _build_view(self):
-        super()._build_view()
-        update = self.view.update
-
-        def update_with_verdict(run_or_trace=None, **options):
-            if run_or_trace is not None:
-                options.update(label="holds", verdict=verdict(run_or_trace))
-            return update(run_or_trace, **options)
-
-        self.view.update = update_with_verdict
+        options.setdefault("label", "holds")
+        super().__init__(scenario_or_name, panel=panel or verdict_panel,
+                         verdict=verdict, **options)
 
 
 class QuorumLab:

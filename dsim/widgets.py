@@ -27,12 +27,13 @@ import ipywidgets as widgets
 import matplotlib
 from matplotlib.figure import Figure
 
-from .network import Crash, Cut, Partition
+from .network import Crash, Cut, Faults, Partition
 from .scenario import Scenario, scenario as named_scenario
 from .viz.diagram import Diagram, new_figure, state_text
 from .viz.scene import DROPPED
 
 FRAMES = 100
+LIVE_WIDTH = 10.5  # inches at 100 dpi: fits a notebook on a 1280-pixel screen
 
 
 def _resolve(scenario_or_name):
@@ -57,6 +58,12 @@ class Explorer(widgets.VBox):
     - ``seed``, ``faults``, ``params``, ``until``: the first run;
     - ``panel``: optional ``panel(run) -> HTML`` shown under the diagram
       and recomputed after every run (a checker's verdict, a table);
+    - ``band``, ``label``: the recorded fields drawn as the lifeline's band
+      and label (default: ``role`` or ``status``, and ``term`` or ``tx``);
+    - ``verdict``: optional ``verdict(run)``, such as ``dsim.check.check``,
+      whose linearization points the diagram overlays after every run;
+    - ``width``: the figure's width in inches (default: fits a notebook
+      beside JupyterLab's side bar when live, projector width as an image);
     - ``interactive``: force the clickable canvas on or off (default:
       on when the ipympl backend is active).
 
@@ -67,12 +74,21 @@ class Explorer(widgets.VBox):
     """
 
     def __init__(self, scenario_or_name, seed=0, faults=None, params=None,
-                 until=None, panel=None, interactive=None):
+                 until=None, panel=None, interactive=None, band=None, label=None,
+                 verdict=None, width=None):
         super().__init__()
         self.scenario = _resolve(scenario_or_name)
-        if panel is not None and not callable(panel):
-            raise ValueError(f"panel={panel!r} must be a function of a run "
-                             "that returns HTML")
+        for name, fn in (("panel", panel), ("verdict", verdict)):
+            if fn is not None and not callable(fn):
+                raise ValueError(f"{name}={fn!r} must be a function of a run")
+        if width is not None and not (isinstance(width, (int, float))
+                                      and 6 <= width <= 30):
+            raise ValueError(f"width={width!r} must be a figure width in inches, "
+                             "from 6 to 30")
+        self.drawing = {"band": band, "label": label}
+        self.verdict_fn = verdict
+        self.verdict = None
+        self.width = width
         self.params = dict(params or {})
         self.until = until
         self.panel_fn = panel
@@ -160,7 +176,7 @@ class Explorer(widgets.VBox):
             groups = [[n.strip() for n in g.split(",") if n.strip()]
                       for g in groups.split("|")]
         for name in (n for g in groups for n in g):
-            self._check_server(name)
+            self._check_node(name)
         return self.cut(Partition(groups, start=self._at(at)))
 
     def heal(self, cut=None, at=None):
@@ -178,6 +194,12 @@ class Explorer(widgets.VBox):
             faults = faults.without_cut(c)
             if at > c.start:
                 faults = faults.with_cut(type(c)(**{**_fields(c), "heal": at}))
+        return self._rerun(faults=faults)
+
+    def set_faults(self, faults):
+        """Replace the whole fault plan with ``faults`` and run again."""
+        if not isinstance(faults, Faults):
+            raise ValueError(f"faults={faults!r} must be a dsim Faults plan")
         return self._rerun(faults=faults)
 
     def set_seed(self, seed):
@@ -211,6 +233,13 @@ class Explorer(widgets.VBox):
             return at
         return self.run.trace.duration if self.t is None else self.t
 
+    def _check_node(self, node):
+        """Servers and clients alike: a partition may put a client on a side."""
+        names = self.run.trace.nodes + self.run.trace.clients
+        if node not in names:
+            raise ValueError(f"unknown node {node!r}: the nodes and clients are "
+                             f"{', '.join(names)}")
+
     def _check_server(self, node):
         nodes = self.run.trace.nodes
         if node not in nodes:
@@ -223,7 +252,9 @@ class Explorer(widgets.VBox):
         lanes = len(self.run.trace.nodes) + len(self.run.trace.clients)
         if self.interactive:
             from ipympl.backend_nbagg import Canvas, FigureManager
-            fig = new_figure(lanes, figure_class=Figure)
+            # a live canvas keeps its pixel size, so it must fit the notebook
+            fig = new_figure(lanes, figure_class=Figure,
+                             width=self.width or LIVE_WIDTH)
             canvas = Canvas(fig)
             FigureManager(canvas, 0)
             canvas.header_visible = False
@@ -231,8 +262,9 @@ class Explorer(widgets.VBox):
             canvas.mpl_connect("pick_event", self._on_pick)
             self.canvas = canvas
         else:
-            fig = new_figure(lanes)
-            self.canvas = widgets.Image(format="png")
+            fig = new_figure(lanes, width=self.width)
+            self.canvas = widgets.Image(format="png", layout=widgets.Layout(
+                max_width="100%", height="auto"))
         self.canvas.add_class("dsim-diagram")
         self.view = Diagram(ax=fig.axes[0], captions=False)
         self.figure = fig
@@ -373,6 +405,8 @@ class Explorer(widgets.VBox):
                              f"user-select:all'>{code}</pre>")
         if self.panel_fn is not None:
             self.w_panel.value = str(self.panel_fn(self.run))
+        if self.verdict_fn is not None:
+            self.verdict = self.verdict_fn(self.run)
         self._fill_messages(trace)
         self._syncing = True
         try:
@@ -410,7 +444,8 @@ class Explorer(widgets.VBox):
         finally:
             self._syncing = False
         if redraw or self.view.trace is None:
-            self.view.update(self.run, t=self.t, diff=self.previous)
+            self.view.update(self.run, t=self.t, diff=self.previous,
+                             verdict=self.verdict, **self.drawing)
             self.diff = self.view.diff if self.previous is not None else None
             self.w_diff.value = _diff_html(self.diff)
         else:

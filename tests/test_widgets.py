@@ -2,7 +2,7 @@
 
 import pytest
 
-from dsim import Cut, Faults, scenario
+from dsim import Crash, Cut, Faults, scenario
 from dsim.widgets import Explorer
 
 
@@ -80,9 +80,34 @@ def test_explorer_partition_from_text_and_bad_node_message():
     assert ex.run.faults.cuts[0].groups == (("n1", "n2"), ("n3", "n4", "n5"))
     ex.w_groups.value = "n1|n9"
     ex.w_partition.click()
-    assert "unknown node &#x27;n9&#x27;: the nodes are n1, n2, n3, n4, n5" in \
-        ex.w_error.value
+    assert ("unknown node &#x27;n9&#x27;: the nodes and clients are n1, n2, n3, "
+            "n4, n5") in ex.w_error.value
     assert len(ex.run.faults.cuts) == 1
+
+
+def test_explorer_partition_can_put_a_client_on_a_side():
+    ex = Explorer("cap-ap", seed=0)
+    ex.partition("n1,n2,c1|n3,c2", at=1.0)
+    assert ex.run.faults.cuts[-1].groups == (("n1", "n2", "c1"), ("n3", "c2"))
+
+
+def test_explorer_set_faults_replaces_the_plan_in_one_run():
+    ex = explorer()
+    plan = Faults(drop=["n1:2"], crashes=[Crash("n2", 1.0, 1.5)])
+    ex.set_faults(plan)
+    assert ex.run.faults == plan and ex.previous.faults == Faults()
+    with pytest.raises(ValueError, match="must be a dsim Faults plan"):
+        ex.set_faults("n1:2")
+
+
+def test_explorer_overlays_a_verdict_and_chosen_fields():
+    from dsim.check import check
+
+    ex = Explorer("register", seed=1, verdict=check, label="value")
+    assert ex.verdict is not None and ex.verdict.ok
+    assert ex.view.scene.label_field == "value"
+    ex.drop(next(iter(ex.run.trace.messages)))
+    assert ex.verdict.ok
 
 
 def test_explorer_seed_and_rate_rerun():

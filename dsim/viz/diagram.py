@@ -55,14 +55,18 @@ class DiagramFigure(Figure):
         return out.getvalue()
 
 
-def figure_size(lanes):
+def figure_size(lanes, width=None):
     m = S.MARGINS
-    return S.WIDTH, m["top"] + m["bottom"] + S.LANE_HEIGHT * max(lanes, 1.6)
+    return (width or S.WIDTH,
+            m["top"] + m["bottom"] + S.LANE_HEIGHT * max(lanes, 1.6))
 
 
-def new_figure(lanes, figure_class=DiagramFigure):
-    """A figure sized for ``lanes`` lifelines, with its one axes placed."""
-    width, height = figure_size(lanes)
+def new_figure(lanes, figure_class=DiagramFigure, width=None):
+    """A figure sized for ``lanes`` lifelines, with its one axes placed.
+
+    ``width`` is in inches (default: the projector width of the style).
+    """
+    width, height = figure_size(lanes, width)
     fig = figure_class(figsize=(width, height), dpi=S.DPI)
     if type(fig.canvas) is not FigureCanvasAgg:
         FigureCanvasAgg(fig)
