@@ -110,7 +110,7 @@ def cmd_run(args, out):
 
 def cmd_check(args, out):
     from .check.cli import check_files
-    return check_files(args.files, out)
+    return check_files(args.files, out, max_seconds=args.budget)
 
 
 def parser():
@@ -138,6 +138,8 @@ def parser():
     run.add_argument("--png", metavar="FILE.png")
     check = sub.add_parser("check", help="check histories for linearizability")
     check.add_argument("files", nargs="+", metavar="HISTORY.json")
+    check.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                       help="give up with 'unknown' after this long per file")
     return top
 
 
