@@ -151,6 +151,8 @@ class _Search:
         stack = [self._frame(0, self.initial, 0, 0, None, False)]
         seen = set()
         steps = 0
+        if not self.budget.spend(0):
+            return self._done(None, stack, steps, total)
         while stack:
             frame = stack[-1]
             if frame[3] == total:
