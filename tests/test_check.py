@@ -35,6 +35,17 @@ def test_check_stale_read_after_completed_write_is_refuted():
             "began at 2 s.") in v.reasons[1]
 
 
+def test_check_read_of_null_after_a_write_explains_the_starting_value():
+    v = check(history("register", op("c1", "write", 0, 1, value=1),
+                      op("c2", "read", 2, 3)))
+    assert v.stuck == [1]
+    assert v.reasons[1].endswith("returned null, but the register held 1 by then: "
+                                 "#0 c1 write 1 had already completed at 1 s, "
+                                 "before #1 began at 2 s. null was the starting "
+                                 "value, and no write brings it back after #0 "
+                                 "replaced it.")
+
+
 def test_check_new_then_old_during_a_write_names_the_earlier_read():
     v = check(DATA / "bad_new_then_old.json")
     assert v.order == [0, 1] and v.stuck == [2]

@@ -27,6 +27,10 @@ from dataclasses import dataclass, field
 from .models import CAS, CODES, FAIL, READ, WRITE, effect, freeze, show, step
 
 
+OTHER = object()
+"""What a failed cas needed the value to be: anything but its expected one."""
+
+
 @dataclass(frozen=True)
 class Stuck:
     """One operation that could not be placed after the prefix, and why."""
@@ -122,14 +126,14 @@ class Replay:
             head = (f"succeeded, so {noun} must have held {show(want)}, "
                     f"but it held {held} by then")
         else:
-            want = None
+            want = OTHER
             head = (f"failed, so {noun} must have held something other than "
                     f"{held}, but it held {held} by then")
         cited = []
         sentences = [f"{label(self.model, op)} ({seconds(op.invoke)} to "
                      f"{seconds(op.complete)}) {head}"
                      + self._forced(op, want, cited)]
-        if want is not None:
+        if want is not OTHER:
             sentences.append(self._writers(op, want, horizon, cited))
         else:
             sentences.append("No write of another value comes between.")
@@ -147,7 +151,7 @@ class Replay:
                 return (f": {label(self.model, before)} {verb} at "
                         f"{seconds(before.complete)}, before #{op.index} began at "
                         f"{seconds(op.invoke)}.")
-        if want is None:
+        if want is OTHER:
             return "; placing it earlier breaks another operation instead."
         if want not in self.seen:
             return (f", and it never held {show(want)} earlier in this order.")

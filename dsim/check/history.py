@@ -23,7 +23,8 @@ process number, because Jepsen never reuses a process that may still
 have an operation in flight. Key-value operations use Jepsen's
 independent-key tuples: ``:value ["k1" "3"]``, with ``get`` and ``put``
 written as ``:read`` and ``:write`` so that a per-key register checker
-can read them, and ``append`` kept as ``:append``.
+can read them, and ``append`` kept as ``:append``. Times are in
+nanoseconds, and ``:index`` numbers the events, as in Jepsen.
 
 Limitations: the edn export does not carry the initial value (Knossos
 assumes a register starts as nil, while dsim's key-value store reads a
@@ -241,9 +242,10 @@ def to_edn(history):
         else:
             events.append((math.inf, 2, op.index, op, "info"))
     events.sort(key=lambda e: e[:3])
+    last = max((t for t, *_ in events if t != math.inf), default=0.0)
     processes = _Processes()
-    lines = [_edn_event(kind, op, processes.of(op, kind), t, model)
-             for t, _, _, op, kind in events]
+    lines = [_edn_event(kind, op, processes.of(op, kind), min(t, last), model, n)
+             for n, (t, _, _, op, kind) in enumerate(events)]
     return "[" + "\n ".join(lines) + "]\n"
 
 
@@ -272,15 +274,14 @@ class _Processes:
 _EDN_F = {"get": "read", "put": "write"}
 
 
-def _edn_event(kind, op, process, t, model):
+def _edn_event(kind, op, process, t, model, index):
     f = _EDN_F.get(op.op, op.op)
     if model == "kv":
         value = [op.key, _edn_payload(kind, op)]
     else:
         value = _edn_payload(kind, op)
-    time = "" if t == math.inf else f", :time {round(t * 1e9)}"
     return (f"{{:process {process}, :type :{kind}, :f :{f}, "
-            f":value {_edn(value)}{time}, :index {op.index}}}")
+            f":value {_edn(value)}, :time {round(t * 1e9)}, :index {index}}}")
 
 
 def _edn_payload(kind, op):

@@ -6,8 +6,7 @@ one operation, advance the model, recurse, undo on failure. Lowe (2017)
 made it practical by remembering every configuration already explored,
 as the pair (set of operations placed, model state): reaching the same
 pair again by another path cannot succeed where the first failed. Here
-the set is a Python int used as a bit set, and the state a hashable
-value, so the memo is a plain ``set`` of pairs.
+the set is a Python int used as a bit set and the state a hashable value.
 
 Which operation may come next? Operation B must follow A when A completed
 before B was invoked (``A.complete < B.invoke``; equal times count as
@@ -22,16 +21,23 @@ the earliest completion among the unplaced ones, the *horizon*::
 Operations with unknown outcome (``complete: null``) have no deadline:
 they may take effect at any point after their invoke, or never. The
 search only ever needs the completed ones to be placed; a read with
-unknown outcome is left out altogether. Three rules keep the unknown
-ones from multiplying the search:
+unknown outcome is left out altogether. These rules keep the unknown
+ones from multiplying the search, each because what it skips is never
+better than something it keeps:
 
 - unknown operations that are alike (same kind, same arguments) are
   interchangeable once invoked, so only the earliest unplaced one of each
-  kind is tried, which also keeps the memo's bit sets canonical;
+  kind is tried, and the ones placed are always the earliest of their
+  kind;
 - an unknown operation that would not change the state is never placed;
-- an unknown overwrite (``write``, ``put``) never directly follows
-  another unknown overwrite: the first would be wasted, and leaving it
-  out gives a configuration at least as good.
+- after an unknown operation takes effect, a completed operation must
+  observe the state (read, get, cas) before anything overwrites it, else
+  the unknown operation was pointless; so no overwrite may come next, and
+  the state must be one such an observer could still see;
+- the memo keeps, per (completed operations placed, state), the sets of
+  unknown operations placed with them; having placed fewer of them is
+  never worse, so a configuration whose set contains a remembered one
+  is not explored again.
 
 The search runs on an explicit stack (histories of thousands of
 operations are deeper than Python's recursion limit) and counts its
@@ -39,15 +45,39 @@ steps against a ``Budget``; when the budget runs out the answer is
 unknown, with the furthest it got.
 
 Limitations: the search is exponential in the worst case, as the problem
-is NP-complete (Gibbons and Korach 1997); many concurrent operations with
-unknown outcome are the usual cause, and the budget is the answer to it.
+is NP-complete (Gibbons and Korach 1997). A history that is linearizable
+is usually settled fast, because the first orders tried tend to work; a
+long history that is not must have every order ruled out up to where it
+breaks, and with many operations of unknown outcome before that point
+(each may or may not have taken effect) this can exceed the budget, and
+the answer is then unknown.
 """
 
 import math
 import time
 from dataclasses import dataclass
 
-from .models import APPEND, CODES, FAIL, READ, WRITE, effect, freeze, step
+from .models import APPEND, CAS, CODES, FAIL, READ, WRITE, effect, freeze, step
+
+
+def _covered(seen, key, unknown):
+    """Whether a configuration at least as good as this one was explored.
+
+    ``seen`` maps (completed ops placed, state) to the sets of unknown ops
+    placed with them. Having placed fewer unknown ops is never worse, so a
+    configuration is covered by any seen one whose unknown set is a subset
+    of its own. Otherwise it is recorded, replacing the ones it covers.
+    """
+    known = seen.get(key)
+    if known is None:
+        seen[key] = [unknown]
+        return False
+    for other in known:
+        if other & ~unknown == 0:
+            return True
+    known[:] = [other for other in known if unknown & ~other]
+    known.append(unknown)
+    return False
 
 
 class Budget:
@@ -118,7 +148,7 @@ class _Problem:
         self.class_arg = [arg for _, arg in by_kind]
         self.class_invoke = [[op.invoke for op in c] for c in self.classes]
         self.class_bit = []
-        bit = len(self.ops)
+        bit = 0
         for members in self.classes:
             self.class_bit.append(bit)
             bit += len(members)
@@ -145,11 +175,12 @@ class _Search:
     def run(self):
         p = self.p
         total = len(p.ops)
-        # a frame: [bits, state, first unplaced, placed count, moves, next
-        #           move, the move that entered it, whether an unknown op
-        #           took effect since the state was last observed]
-        stack = [self._frame(0, self.initial, 0, 0, None, False)]
-        seen = set()
+        # a frame: [completed ops placed (bits), state, first unplaced,
+        #           placed count, moves, next move, the move that entered it,
+        #           whether an unknown op took effect since the state was
+        #           last observed, unknown ops placed (bits)]
+        stack = [self._frame(0, self.initial, 0, 0, None, False, 0)]
+        seen = {}
         steps = 0
         if not self.budget.spend(0):
             return self._done(None, stack, steps, total)
@@ -175,20 +206,20 @@ class _Search:
                 return self._done(None, stack, steps, total)
         return self._done(False, stack, steps, total)
 
-    def _frame(self, bits, state, first, count, entry, dirty):
+    def _frame(self, bits, state, first, count, entry, dirty, unknown):
         placed = self.placed
         p = self.p
         while first < len(placed) and placed[first]:
             first += 1
-        if dirty and p.strings and not self._observable(first, state):
-            return [bits, state, first, count, [], 0, entry, dirty]
+        if dirty and not self._observable(first, state):
+            return [bits, state, first, count, [], 0, entry, dirty, unknown]
         moves, horizon = self._candidates(first, dirty)
         for c, members in enumerate(p.classes):
             n = self.counts[c]
             if n < len(members) and p.class_invoke[c][n] <= horizon:
                 if not (dirty and p.class_code[c] == WRITE):
                     moves.append(-1 - c)
-        return [bits, state, first, count, moves, 0, entry, dirty]
+        return [bits, state, first, count, moves, 0, entry, dirty, unknown]
 
     def _candidates(self, first, dirty):
         """Unplaced completed ops that may come next, and the horizon.
@@ -215,53 +246,65 @@ class _Search:
         return found, horizon
 
     def _observable(self, first, state):
-        """Whether a get that may come next can still see ``state`` grow.
+        """Whether an op that may observe the state next can see ``state``.
 
-        Only for key-value histories, right after an unknown op took
-        effect: until a get observes the state, no put may come (it would
-        make that op pointless), so only appends follow and the state must
-        be a prefix of what that get returned. The get must come before
-        every unplaced put, so it was invoked before they all completed.
+        Asked right after an unknown op took effect. Until a completed op
+        observes the state (a read, a get or a cas), no overwrite may come,
+        as it would make that unknown op pointless; so the observer must
+        come before every unplaced completed overwrite, and was invoked
+        before they all completed. Meanwhile only appends (key-value) or
+        unknown compare-and-sets (register) can change the state: a get
+        must have returned something ``state`` is a prefix of; a read must
+        have returned ``state`` itself, unless a cas is around to change it.
         """
         p, placed = self.p, self.placed
         invoke, complete, code, result = p.invoke, p.complete, p.code, p.result
         limit = math.inf
         j, n = first, len(invoke)
-        gets = []
+        observers = []
         while j < n and invoke[j] <= limit:
             if not placed[j]:
-                if code[j] == WRITE and complete[j] < limit:
-                    limit = complete[j]
-                elif code[j] == READ:
-                    gets.append(j)
+                if code[j] == WRITE:
+                    limit = min(limit, complete[j])
+                elif code[j] != APPEND:
+                    observers.append(j)
             j += 1
-        return any(invoke[j] <= limit and result[j].startswith(state)
-                   for j in gets)
+        observers = [j for j in observers if invoke[j] <= limit]
+        if p.strings:
+            return any(result[j].startswith(state) for j in observers)
+        return (any(code[j] == CAS or result[j] == state for j in observers)
+                or self._swappable(state))
+
+    def _swappable(self, state):
+        """Whether an unknown cas not yet placed expects ``state``."""
+        p = self.p
+        return any(code == CAS and arg[0] == state and self.counts[c] < len(members)
+                   for c, (code, arg, members) in enumerate(
+                       zip(p.class_code, p.class_arg, p.classes)))
 
     def _try(self, frame, move, seen):
         p = self.p
-        bits, state = frame[0], frame[1]
+        bits, state, unknown = frame[0], frame[1], frame[8]
         if move >= 0:
             new = step(state, p.code[move], p.arg[move], p.result[move])
             if new is FAIL:
                 return None
-            bit = 1 << move
+            bits |= 1 << move
         else:
             c = -1 - move
             new = effect(state, p.class_code[c], p.class_arg[c])
             if new == state:
                 return None
-            bit = 1 << (p.class_bit[c] + self.counts[c])
-        key = (bits | bit, new)
-        if key in seen:
+            unknown |= 1 << (p.class_bit[c] + self.counts[c])
+        if _covered(seen, (bits, new), unknown):
             return None
-        seen.add(key)
         if move >= 0:
             self.placed[move] = 1
             dirty = frame[7] and p.code[move] == APPEND
-            return self._frame(bits | bit, new, frame[2], frame[3] + 1, move, dirty)
+            return self._frame(bits, new, frame[2], frame[3] + 1, move, dirty,
+                               unknown)
         self.counts[c] += 1
-        return self._frame(bits | bit, new, frame[2], frame[3], move, True)
+        return self._frame(bits, new, frame[2], frame[3], move, True, unknown)
 
     def _undo(self, move):
         if move is None:

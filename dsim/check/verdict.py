@@ -12,7 +12,7 @@ A key-value history is checked one key at a time, since linearizability
 is local: the whole is linearizable exactly when every key is.
 
 Limitations: without a budget the search is bounded by ``DEFAULT_STEPS``
-steps (a few seconds to a minute of work); pass ``max_steps`` or
+steps (up to some twenty seconds of work); pass ``max_steps`` or
 ``max_seconds`` for another bound. A time bound makes the verdict depend
 on the machine; a step bound does not.
 """
@@ -25,7 +25,7 @@ from .history import as_history, parse
 from .models import Model
 from .search import Budget, search
 
-DEFAULT_STEPS = 5_000_000
+DEFAULT_STEPS = 1_000_000
 RESULTS = ("linearizable", "not linearizable", "unknown")
 
 
