@@ -235,3 +235,21 @@ def test_draw_verdict_draws_only_the_failing_key():
     assert [t.get_text() for t in ax.texts] == ['put x "a"', 'append x "b"',
                                                'get x -> "a"']
     fig.clf()
+
+
+def test_draw_verdict_unknown_ops_trail_off_below_their_client():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.collections import LineCollection
+
+    path = DATA / "bad_cas_unknown_flickers.json"
+    fig = draw_verdict(path, check(path))
+    ax = fig.axes[0]
+    segments = [[tuple(map(float, p)) for p in seg]
+                for c in ax.collections if isinstance(c, LineCollection)
+                for seg in c.get_segments()]
+    right = ax.get_xlim()[1]
+    assert [(0.0, 0.0), (1.0, 0.0)] in segments  # until the client moved on
+    assert [(1.0, 0.22), (right, 0.22)] in segments  # may take effect later
+    fig.clf()

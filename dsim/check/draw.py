@@ -1,8 +1,10 @@
 """Pictures of a verdict: operations as intervals, and where they take effect.
 
 One line per client, each operation a bar from its invoke to its
-completion (an operation with unknown outcome trails off to the right
-as a dashed bar: it may take effect at any later time, or never). A
+completion. An operation with unknown outcome is a pale bar up to the
+client's next operation (when the client gave up on it), then a dotted
+tail just below the line to the right edge: it may take effect at any
+later time, or never. A
 diamond marks each operation's linearization point, and a thin line
 joins the diamonds in the order found, so a learner can follow the one
 sequential story the history tells. When there is no such story, the
@@ -18,6 +20,7 @@ from .history import as_history, parse
 from .models import Model
 
 MAX_LABELS = 60
+TAIL = 0.22  # how far below its client's line an unknown op's tail runs
 
 
 def draw_verdict(history, verdict, ax=None):
@@ -47,6 +50,7 @@ class _Drawing:
         self.lanes = {}
         for op in ops:
             self.lanes.setdefault(op.client, len(self.lanes))
+        self.gave_up = _gave_up(ops)
         ends = [op.complete for op in ops if op.known] + [op.invoke for op in ops]
         self.t_end = max(ends, default=1.0)
         self.t_start = min((op.invoke for op in ops), default=0.0)
@@ -75,14 +79,20 @@ class _Drawing:
         groups = {}
         for op in self.ops:
             y = self.lanes[op.client]
-            end = op.complete if op.known else self.t_right
-            dashed = not op.known
-            groups.setdefault((self._colour(op), dashed), []).append(
-                ((op.invoke, y), (end, y)))
-        for (colour, dashed), segments in groups.items():
+            colour = self._colour(op)
+            if op.known:
+                groups.setdefault((colour, "bar"), []).append(
+                    ((op.invoke, y), (op.complete, y)))
+                continue
+            stop = self.gave_up[op.index]
+            groups.setdefault((colour, "pale"), []).append(((op.invoke, y), (stop, y)))
+            groups.setdefault((colour, "tail"), []).append(
+                ((stop, y + TAIL), (self.t_right, y + TAIL)))
+        looks = {"bar": {"linewidths": 7}, "pale": {"linewidths": 7, "alpha": 0.45},
+                 "tail": {"linewidths": 1.5, "linestyles": (0, (1, 2))}}
+        for (colour, look), segments in groups.items():
             self.ax.add_collection(LineCollection(
-                segments, colors=colour, linewidths=7, capstyle="butt",
-                linestyles=(0, (3, 2)) if dashed else "solid", zorder=2))
+                segments, colors=colour, capstyle="butt", zorder=2, **looks[look]))
         if len(self.ops) <= MAX_LABELS:
             for op in self.ops:
                 self._label(op)
@@ -95,13 +105,13 @@ class _Drawing:
                          fontsize=self.S.SMALL - 2, va="bottom", zorder=4)
 
     def _points(self):
-        order = [i for i in self.v.order if i in self.v.points]
         rows = {op.index: self.lanes[op.client] for op in self.ops}
-        order = [i for i in order if i in rows]
+        order = [i for i in self.v.order if i in self.v.points and i in rows]
         if not order:
             return
         xs = [self.v.points[i] for i in order]
-        ys = [rows[i] for i in order]
+        ys = [rows[i] + (TAIL if i in self.gave_up and self.v.points[i]
+                         > self.gave_up[i] else 0) for i in order]
         self.ax.plot(xs, ys, color=self.S.GREY, linewidth=0.8, zorder=3)
         self.ax.plot(xs, ys, linestyle="none", marker="D", markersize=7,
                      color=self.S.BLACK, zorder=5,
@@ -135,7 +145,24 @@ class _Drawing:
             title += f" (key {self.v.key!r})"
         ax.set_title(title, fontsize=S.FONT, loc="left")
         if self.v.points or self.v.stuck:
-            ax.legend(loc="lower right", fontsize=S.SMALL - 2, frameon=False)
+            ax.legend(loc="lower right", bbox_to_anchor=(1, 1), ncol=2,
+                      fontsize=S.SMALL - 2, frameon=False)
+
+
+def _gave_up(ops):
+    """When each client moved on from its unknown-outcome operations.
+
+    That is its next operation's invoke; after its last one, as long as
+    its completed operations took on average.
+    """
+    spans = [op.complete - op.invoke for op in ops if op.known]
+    typical = sum(spans) / len(spans) if spans else 1.0
+    following, stops = {}, {}
+    for op in sorted(ops, key=lambda op: op.invoke, reverse=True):
+        if not op.known:
+            stops[op.index] = following.get(op.client, op.invoke + typical)
+        following[op.client] = op.invoke
+    return stops
 
 
 def highlight_events(trace, verdict):
