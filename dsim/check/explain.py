@@ -188,9 +188,11 @@ class Replay:
             return (f"{name} began at {seconds(w.invoke)}, after operations "
                     "that must come first had completed")
         if w.known and CODES[w.op] == CAS:
-            return (f"{name} cannot take effect here either, as {self.model.noun(self.key)} "
-                    f"held {show(self.state)}")
-        return f"{name} could not be placed before it without breaking another operation"
+            noun = self.model.noun(self.key)
+            return (f"{name} cannot take effect here either, as {noun} held "
+                    f"{show(self.state)}")
+        return (f"{name} could not be placed before it without breaking "
+                "another operation")
 
 
 def _makes(w, want):
