@@ -137,7 +137,8 @@ def _wait_idle(page, timeout):
 
 
 def _status_text(page):
-    return page.locator(".dsim-explorer .dsim-status").first.inner_text()
+    text = page.locator(".dsim-explorer .dsim-status").first.text_content()
+    return (text or "").replace("\u00a0", " ")
 
 
 def _counts(text):
@@ -151,7 +152,9 @@ def test_notebook_runs_and_its_explorer_drops_a_message(lab, browser, name, tmp_
     url, token = lab
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     try:
-        page.goto(f"{url}/lab/tree/{name}?token={token}")
+        # a workspace of its own, reset, so no other notebook is reopened
+        space = Path(name).stem.replace("_", "-")
+        page.goto(f"{url}/lab/workspaces/{space}/tree/{name}?token={token}&reset")
         # "Run all" sent before a kernel exists is lost: wait for it to be idle
         _wait_idle(page, 120_000)
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
@@ -172,7 +175,9 @@ def test_notebook_runs_and_its_explorer_drops_a_message(lab, browser, name, tmp_
         labels = choice.locator("option").all_inner_texts()
         delivered_ones = [i for i, text in enumerate(labels) if "·" not in text]
         assert delivered_ones, f"no delivered message to drop in {labels[:5]}"
-        choice.select_option(index=delivered_ones[min(2, len(delivered_ones) - 1)])
+        picked = delivered_ones[min(2, len(delivered_ones) - 1)]
+        message_id = labels[picked].split()[0]
+        choice.select_option(index=picked)
         # the kernel enables Drop once it has the choice; click waits for that
         explorer.locator("button.dsim-drop").first.click(timeout=30_000)
         page.wait_for_function(
@@ -181,8 +186,14 @@ def test_notebook_runs_and_its_explorer_drops_a_message(lab, browser, name, tmp_
                    return s && s.textContent.trim() !== before.trim(); }""",
             arg=before, timeout=60_000)
         after = _status_text(page)
+        # the outcome shown changed, and the list marks the message as dropped
         assert _counts(after) != (delivered, dropped)
-        assert _counts(after)[1] > dropped
+        page.wait_for_function(
+            """(id) => [...document.querySelectorAll(
+                   '.dsim-explorer .dsim-messages option')]
+                   .map(o => o.textContent.replace(/\u00a0/g, " "))
+                   .some(t => t.startsWith(id + " ") && t.includes("dropped by you"))""",
+            arg=message_id, timeout=30_000)
         _wait_idle(page, 60_000)
         page.screenshot(path=str(tmp_path / f"{Path(name).stem}.png"), full_page=False)
 
@@ -193,5 +204,8 @@ def test_notebook_runs_and_its_explorer_drops_a_message(lab, browser, name, tmp_
                    return s && s.textContent.trim() !== after.trim(); }""",
             arg=after, timeout=60_000)
         assert _counts(_status_text(page)) == (delivered, dropped)
+    except Exception:
+        page.screenshot(path=str(tmp_path / f"{Path(name).stem}-failed.png"))
+        raise
     finally:
         page.close()
