@@ -172,8 +172,16 @@ def test_notebook_runs_and_its_explorer_drops_a_message(lab, browser, name, tmp_
 
         explorer = page.locator(".dsim-explorer").first
         choice = explorer.locator(".dsim-messages select").first
-        labels = choice.locator("option").all_inner_texts()
-        delivered_ones = [i for i, text in enumerate(labels) if "·" not in text]
+        page.wait_for_function(
+            """() => { const s = document.querySelector(
+                   '.dsim-explorer .dsim-messages select');
+                   return s && s.options.length > 0
+                          && [...s.options].every(o => o.textContent.trim()); }""",
+            timeout=30_000)
+        labels = [text.replace("\u00a0", " ")
+                  for text in choice.locator("option").all_text_contents()]
+        delivered_ones = [i for i, text in enumerate(labels)
+                          if text.strip() and "·" not in text]
         assert delivered_ones, f"no delivered message to drop in {labels[:5]}"
         picked = delivered_ones[min(2, len(delivered_ones) - 1)]
         message_id = labels[picked].split()[0]
