@@ -24,7 +24,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from .clocks import VectorClock, compare, format_vclock
-from .trace import Trace
+from .feedback import Feedback
+from .trace import Trace, reachable
 
 STAMPED = ("send", "deliver")
 
@@ -218,28 +219,17 @@ def cone(run, ref):
     """The causal past and future of the stamped event ``ref``."""
     centre = event(run, ref)
     succ = _graph(events(run))
-    future = _reach(succ, centre.index)
+    future = reachable(succ, centre.index)
     pred = {i: [] for i in succ}
     for i, targets in succ.items():
         for j in targets:
             pred[j].append(i)
-    past = _reach(pred, centre.index)
+    past = reachable(pred, centre.index)
     stamped = [e for e in events(run) if e.index != centre.index]
     return Cone(centre, tuple(e for e in stamped if e.index in past),
                 tuple(e for e in stamped if e.index in future),
                 tuple(e for e in stamped
                       if e.index not in past and e.index not in future))
-
-
-def _reach(edges, start):
-    seen = set()
-    todo = list(edges[start])
-    while todo:
-        index = todo.pop()
-        if index not in seen:
-            seen.add(index)
-            todo.extend(edges[index])
-    return seen
 
 
 def concurrent_pairs(run):
@@ -379,24 +369,6 @@ def version_table(run):
 
 
 # ----- exercise checks -----
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """The verdict of an exercise check: ``ok`` is True, False or None
-    (not answered yet), and ``message`` says why."""
-
-    ok: object
-    message: str
-
-    def __str__(self):
-        mark = {True: "Right", False: "Not yet", None: "Not answered yet"}
-        return f"{mark[self.ok]}: {self.message}"
-
-    def _repr_html_(self):
-        colour = {True: "#1b7f3b", False: "#b3261e", None: "#555"}[self.ok]
-        return (f"<div style='border-left:4px solid {colour};padding:4px 8px'>"
-                f"{_escape(str(self))}</div>")
 
 
 def check_concurrent(run, ref, answer):

@@ -16,7 +16,7 @@ _HEADS = {True: "Right.", False: "Not yet.", None: "Not answered yet."}
 _COLOURS = {True: "#007a5a", False: "#b3261e", None: "#555555"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Feedback:
     """The verdict of an exercise check, with the reason in words."""
 
@@ -26,6 +26,8 @@ class Feedback:
     def __str__(self):
         message = self.message[:1].upper() + self.message[1:]
         return f"{_HEADS[self.ok]} {message}"
+
+    __repr__ = __str__
 
     def __bool__(self):
         return self.ok is True

@@ -33,6 +33,7 @@ import html
 import math
 from dataclasses import dataclass
 
+from .feedback import NOT_ANSWERED, Feedback
 from .protocols.quorum import check_quorum
 from .scenario import scenario
 from .widgets import Explorer
@@ -489,26 +490,6 @@ def _slow_after(slow, old_n, new_n):
 
 
 # ----- exercise checks -----
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What an exercise check says: ``ok`` is True, False or None (no answer)."""
-
-    ok: object
-    message: str
-
-    def __str__(self):
-        head = {True: "Right.", False: "Not yet.", None: "Not answered yet."}
-        return f"{head[self.ok]} {self.message}"
-
-    def _repr_html_(self):
-        colour = {True: "#1a7f37", False: "#b3261e", None: "#555555"}[self.ok]
-        return (f"<div style='font-size:15px;color:{colour}'>"
-                f"{html.escape(str(self))}</div>")
-
-
-NOT_ANSWERED = "Replace None with your answer and run the cell again."
 
 
 def check_smallest_r(answer):

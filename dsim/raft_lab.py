@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .feedback import Feedback
 from .kernel import Simulation
 from .network import Crash, Exponential, Faults, Partition
 from .protocols.raft import (RaftNode, election_safety, leader_at, leaders,
@@ -311,27 +312,8 @@ def election_panel(run):
 # ----- exercise checks -----
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The answer to an exercise check: right or not, and why."""
-
-    ok: bool
-    text: str
-
-    def __str__(self):
-        mark = "right" if self.ok else ("not answered yet" if self.ok is None
-                                        else "not quite")
-        return f"{mark}: {self.text}"
-
-    __repr__ = __str__
-
-    def _repr_html_(self):
-        color = {True: "#1a7f37", False: "#b00", None: "#666"}[self.ok]
-        return f"<div style='color:{color}'>{str(self)}</div>"
-
-
 def _unanswered(what):
-    return Verdict(None, f"set {what} and run this cell again")
+    return Feedback(None, f"set {what} and run this cell again")
 
 
 def check_log_check_winner(answer):
@@ -341,11 +323,11 @@ def check_log_check_winner(answer):
     run = scenario("raft-log-check").run(seed=0)
     _, winner, term = leaders(run.trace)[0]
     if answer != winner:
-        return Verdict(False, f"{answer} does not win. n2 times out first but its "
+        return Feedback(False, f"{answer} does not win. n2 times out first but its "
                        "log (one entry) is behind n1, n3 and n4 (two entries), "
                        "so they refuse it; only n5 votes for it. Which "
                        "up-to-date node times out next?")
-    return Verdict(True, f"{winner} wins term {term}. n2 timed out first (160 ms) "
+    return Feedback(True, f"{winner} wins term {term}. n2 timed out first (160 ms) "
                    "but its log is behind three nodes, so it got 2 votes of 5; "
                    "n5 (190 ms) had just voted for n2 and reset its timer; "
                    "n3 (220 ms) is the next node with an up-to-date log to time "
@@ -359,14 +341,14 @@ def check_second_election(message_id):
         return _unanswered("message_id to an id such as 'n5:12'")
     base = scenario("raft-election").run(seed=0)
     if message_id not in base.trace.messages:
-        return Verdict(False, f"{message_id!r} is not a message of this run; the "
+        return Feedback(False, f"{message_id!r} is not a message of this run; the "
                        "explorer lists the ids, such as "
                        f"{next(iter(base.trace.messages))!r}")
     kind = base.trace.messages[message_id].type
     run = scenario("raft-election").run(seed=0, faults=Faults(drop=[message_id]))
     if terms(run.trace) > 1:
         t, node, term = leaders(run.trace)[-1]
-        return Verdict(True, f"without {message_id} ({kind}) a follower waited "
+        return Feedback(True, f"without {message_id} ({kind}) a follower waited "
                        "longer than its election timeout, started term 2, and "
                        f"{node} leads term {term} from {t:.3f} s")
     why = {"vote": "a candidate needs 3 votes of 5, and the other votes still "
@@ -375,7 +357,7 @@ def check_second_election(message_id):
            "append-entries": "the follower's timeout (150-300 ms) outlasts one "
                              "missing heartbeat here; look for a follower whose "
                              "timeout is short"}
-    return Verdict(False, f"dropping {message_id} ({kind}) changes nothing "
+    return Feedback(False, f"dropping {message_id} ({kind}) changes nothing "
                    f"decisive: {why.get(kind, 'nothing waits on it')}")
 
 
@@ -396,6 +378,6 @@ def check_crash_tolerance(answer, n=5):
     facts = (f"with {right} down a leader is elected: {elected[right]}; with "
              f"{right + 1} down: {elected[right + 1]}")
     if answer == right:
-        return Verdict(True, f"{facts}. A candidate needs {n // 2 + 1} votes, a "
+        return Feedback(True, f"{facts}. A candidate needs {n // 2 + 1} votes, a "
                        f"majority of all {n} nodes, counted down or not.")
-    return Verdict(False, f"{facts}. Count the votes a candidate needs.")
+    return Feedback(False, f"{facts}. Count the votes a candidate needs.")

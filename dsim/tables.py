@@ -9,6 +9,7 @@ a notebook and as aligned text anywhere else.
 import html
 import json
 
+from .trace import lifeline
 from .viz.scene import as_trace
 
 _HIDDEN = {"start", "end"}
@@ -48,17 +49,6 @@ def describe(event):
 
 def _short(value):
     return "" if value is None else json.dumps(value, separators=(",", ":"))
-
-
-def _where(event):
-    kind = event["kind"]
-    if kind == "send":
-        return event["src"]
-    if kind == "deliver":
-        return event["dst"]
-    if kind in ("invoke", "complete"):
-        return event["client"]
-    return event.get("node", "network")
 
 
 class EventTable:
@@ -102,7 +92,7 @@ def event_table(run_or_trace, kinds=None, nodes=None, until=None):
             continue
         if until is not None and event["t"] > until:
             break
-        where = _where(event)
+        where = lifeline(event) or "network"
         if nodes and where not in nodes and where != "network":
             continue
         rows.append((f"{1000 * event['t']:.1f}", where, event["kind"],

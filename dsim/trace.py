@@ -304,7 +304,7 @@ class Trace:
 
     def causal_future(self, index):
         """Indices of the events that ``index`` happened before."""
-        return _reach(self._edges(), index)
+        return reachable(self._edges(), index)
 
     def causal_past(self, index):
         """Indices of the events that happened before ``index``."""
@@ -313,7 +313,7 @@ class Trace:
         for a, targets in enumerate(succ):
             for b in targets:
                 pred[b].append(a)
-        return _reach(pred, index)
+        return reachable(pred, index)
 
     def happened_before(self, a, b):
         """Whether event ``a`` happened before event ``b`` (both indices)."""
@@ -361,7 +361,8 @@ def _after(t_end, t):
     return t_end is None or t_end > t
 
 
-def _reach(edges, start):
+def reachable(edges, start):
+    """Indices reachable from ``start`` along ``edges`` (a list of lists)."""
     seen = set()
     todo = list(edges[start])
     while todo:

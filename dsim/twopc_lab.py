@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from .feedback import Feedback
 from .network import Crash, Faults
 from .protocols.twopc import COMMIT, CRASH_AFTER_LOG, HEURISTIC, STANDBYS
 from .trace import Trace
@@ -107,23 +108,6 @@ class Verdict:
         mark = "✔" if self.ok else "✘"
         return (f"<div class='dsim-verdict' style='color:{colour}'>"
                 f"<b>{mark}</b> {html.escape(self.text)}</div>")
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What an exercise check says: ``None`` ok means not answered yet."""
-
-    ok: object
-    text: str
-
-    def __repr__(self):
-        mark = {True: "✔ right: ", False: "✘ not yet: ", None: "… "}[self.ok]
-        return mark + self.text
-
-    def _repr_html_(self):
-        colour = {True: "#009E73", False: "#D55E00", None: "#555555"}[self.ok]
-        return (f"<div class='dsim-answer' style='color:{colour}'>"
-                f"{html.escape(repr(self))}</div>")
 
 
 # ----- reading a run -----
@@ -317,14 +301,14 @@ def check_points_of_no_return(answer):
     ``answer`` is a pair of names from ``STEPS``.
     """
     if answer is None:
-        return Answer(None, "not answered yet: give two of " + ", ".join(STEPS))
+        return Feedback(None, "give two of " + ", ".join(STEPS))
     chosen = set(answer) if not isinstance(answer, str) else {answer}
     unknown = chosen - set(STEPS)
     if unknown:
-        return Answer(False, f"{', '.join(sorted(unknown))} is not a step; "
+        return Feedback(False, f"{', '.join(sorted(unknown))} is not a step; "
                              f"the steps are {', '.join(STEPS)}")
     if chosen == {"vote", "log"}:
-        return Answer(True, "a participant that has logged its yes vote may no "
+        return Feedback(True, "a participant that has logged its yes vote may no "
                             "longer abort on its own, and a coordinator that has "
                             "logged its decision may no longer change it")
     hints = []
@@ -334,21 +318,21 @@ def check_points_of_no_return(answer):
     if "log" not in chosen:
         hints.append("a coordinator that crashes before logging aborts on "
                      "recovery; one that crashes after it must commit")
-    return Answer(False, "; ".join(hints) or "exactly two steps, please")
+    return Feedback(False, "; ".join(hints) or "exactly two steps, please")
 
 
 def check_in_doubt_time(answer, downtime=3.0, seed=0):
     """Exercise: p1's time in doubt when the coordinator is down ``downtime`` s."""
     if answer is None:
-        return Answer(None, "not answered yet: give a number of seconds")
+        return Feedback(None, "give a number of seconds")
     if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        return Answer(False, f"{answer!r} is not a number of seconds")
+        return Feedback(False, f"{answer!r} is not a number of seconds")
     run = CRASH_AFTER_LOG.run(seed=seed, downtime=downtime)
     actual = in_doubt_table(run)["p1"].in_doubt
     if abs(answer - actual) <= 0.25:
-        return Answer(True, f"p1 was in doubt {actual:.2f} s: the downtime plus "
+        return Feedback(True, f"p1 was in doubt {actual:.2f} s: the downtime plus "
                             "the vote's trip, the log write and the commit's trip")
-    return Answer(False, f"p1 was in doubt {actual:.2f} s, not {answer:g} s; "
+    return Feedback(False, f"p1 was in doubt {actual:.2f} s, not {answer:g} s; "
                          "it cannot leave that state until the coordinator is "
                          "back, so start from the downtime")
 
@@ -356,39 +340,39 @@ def check_in_doubt_time(answer, downtime=3.0, seed=0):
 def check_harmless_crash(at, seed=0):
     """Exercise: find a time to crash the coordinator (for 2 s) that blocks no one."""
     if at is None:
-        return Answer(None, "not answered yet: give a crash time in seconds")
+        return Feedback(None, "give a crash time in seconds")
     if isinstance(at, bool) or not isinstance(at, (int, float)) or at < 0:
-        return Answer(False, f"{at!r} is not a time in seconds >= 0")
+        return Feedback(False, f"{at!r} is not a time in seconds >= 0")
     run = COMMIT.run(seed=seed, faults=Faults(crashes=[Crash("co", at, at + 2)]))
     table = in_doubt_table(run)
     blocked = [r.node for r in table if r.in_doubt and r.in_doubt > 1.0]
     if blocked:
-        return Answer(False, f"crashing at {at:g} s left {', '.join(blocked)} in "
+        return Feedback(False, f"crashing at {at:g} s left {', '.join(blocked)} in "
                              "doubt for over a second: they had voted yes")
     began = run.trace.index_of("timer", node="co", name="begin")
     if run.trace[began]["t"] > at:
-        return Answer(True, f"at {at:g} s the transaction had not begun; the "
+        return Feedback(True, f"at {at:g} s the transaction had not begun; the "
                             "coordinator began it once it was back")
     if all(r.voted is None for r in table):
-        return Answer(True, f"at {at:g} s no one had voted yet, so each "
+        return Feedback(True, f"at {at:g} s no one had voted yet, so each "
                             "participant aborted on its own after its timeout")
-    return Answer(True, f"at {at:g} s the outcome had already reached everyone "
+    return Feedback(True, f"at {at:g} s the outcome had already reached everyone "
                         "who voted: the crash blocks no one")
 
 
 def check_heuristic(outcome, seed=0):
     """Exercise: which outcome should the operator force on p3 in 2pc-heuristic?"""
     if outcome is None:
-        return Answer(None, "not answered yet: 'commit' or 'abort'")
+        return Feedback(None, "'commit' or 'abort'")
     if outcome not in ("commit", "abort"):
-        return Answer(False, f"{outcome!r} must be 'commit' or 'abort'")
+        return Feedback(False, f"{outcome!r} must be 'commit' or 'abort'")
     forced = dict(HEURISTIC.params["heuristic"], outcome=outcome)
     verdict = atomicity(HEURISTIC.run(seed=seed, heuristic=forced))
     if verdict.ok:
-        return Answer(True, f"forcing {outcome} matched the coordinator's logged "
+        return Feedback(True, f"forcing {outcome} matched the coordinator's logged "
                             "decision, this time: the operator guessed right, but "
                             "only the coordinator's log could have told")
-    return Answer(False, f"forcing {outcome}: {verdict.text}")
+    return Feedback(False, f"forcing {outcome}: {verdict.text}")
 
 
 def _html_row(r):

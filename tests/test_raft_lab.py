@@ -65,20 +65,20 @@ def test_checks_answer_none_without_raising():
     for check in (raft_lab.check_log_check_winner, raft_lab.check_second_election,
                   raft_lab.check_crash_tolerance):
         verdict = check(None)
-        assert verdict.ok is None and str(verdict).startswith("not answered yet")
+        assert verdict.ok is None and str(verdict).startswith("Not answered yet.")
 
 
 def test_log_check_winner_check():
     assert raft_lab.check_log_check_winner("n3").ok
     wrong = raft_lab.check_log_check_winner("n2")
-    assert not wrong.ok and "log" in wrong.text
+    assert not wrong.ok and "log" in wrong.message
 
 
 def test_second_election_check():
     assert raft_lab.check_second_election("n5:36").ok
     vote = raft_lab.check_second_election("n5:1")
-    assert vote.ok is False and "majority" in vote.text
-    assert "not a message of this run" in raft_lab.check_second_election("n9:1").text
+    assert vote.ok is False and "majority" in vote.message
+    assert "not a message of this run" in raft_lab.check_second_election("n9:1").message
 
 
 def test_crash_tolerance_check():

@@ -55,14 +55,14 @@ def test_checks_wait_for_an_answer():
     for check in (lab.check_points_of_no_return, lab.check_in_doubt_time,
                   lab.check_harmless_crash, lab.check_heuristic):
         answer = check(None)
-        assert answer.ok is None and repr(answer).startswith("… not answered yet")
+        assert answer.ok is None and repr(answer).startswith("Not answered yet.")
 
 
 def test_points_of_no_return_check():
     assert lab.check_points_of_no_return(["log", "vote"]).ok is True
     wrong = lab.check_points_of_no_return(["prepare", "log"])
-    assert wrong.ok is False and "'working' timeout" in wrong.text
-    assert lab.check_points_of_no_return(["commit"]).text == (
+    assert wrong.ok is False and "'working' timeout" in wrong.message
+    assert lab.check_points_of_no_return(["commit"]).message == (
         "commit is not a step; the steps are execute, prepare, vote, log, "
         "send, ack")
 
@@ -72,7 +72,7 @@ def test_in_doubt_time_check_runs_the_crash():
         scenario("2pc-crash-after-log").run(seed=0, downtime=3.0))["p1"].in_doubt
     assert lab.check_in_doubt_time(round(actual, 1)).ok is True
     assert lab.check_in_doubt_time(1.0).ok is False
-    assert lab.check_in_doubt_time("3").text == "'3' is not a number of seconds"
+    assert lab.check_in_doubt_time("3").message == "'3' is not a number of seconds"
 
 
 @pytest.mark.parametrize("at, ok, words", [
@@ -83,13 +83,13 @@ def test_in_doubt_time_check_runs_the_crash():
 ])
 def test_harmless_crash_check(at, ok, words):
     answer = lab.check_harmless_crash(at)
-    assert answer.ok is ok and words in answer.text
+    assert answer.ok is ok and words in answer.message
 
 
 def test_heuristic_check():
     assert lab.check_heuristic("commit").ok is True
     assert lab.check_heuristic("abort").ok is False
-    assert lab.check_heuristic("maybe").text == "'maybe' must be 'commit' or 'abort'"
+    assert lab.check_heuristic("maybe").message == "'maybe' must be 'commit' or 'abort'"
 
 
 def test_panel_shows_table_and_verdict():
