@@ -71,20 +71,20 @@ class Worker(Node):
 
     def on_start(self):
         self.rand = self.rng("peer").random
+        self.k = len(self.others)
         for _ in range(IN_FLIGHT):
-            self.request()
-
-    def request(self):
-        self.counter[0] += 1
-        self.send(self.others[int(self.rand() * len(self.others))], "request")
+            self.counter[0] += 1
+            self.send(self.others[int(self.rand() * self.k)], "request")
 
     def on_request(self, msg):
         self.counter[0] += 1
         self.send(msg.src, "reply")
 
     def on_reply(self, msg):
-        if self.counter[0] < self.total:
-            self.request()
+        counter = self.counter
+        if counter[0] < self.total:
+            counter[0] += 1
+            self.send(self.others[int(self.rand() * self.k)], "request")
 
 
 def dsim_run(nodes, total, seed):

@@ -48,34 +48,36 @@ DEFAULT_UNTIL = 60.0
 DEFAULT_MAX_EVENTS = 1_000_000
 
 
-class Message(simpy.Event):
+class Message:
     """A message on the wire: ``id``, ``src``, ``dst``, ``type``, ``payload``.
 
     The kernel also keeps on it when it was ``sent``, when it ``arrived``
     (or was lost), why it was ``lost``, and the clock ``stamps`` it carries.
 
-    A message in flight is itself the SimPy event of its arrival: one
-    object per message, scheduled once, which keeps the kernel's cost per
-    message close to SimPy's own.
+    A message in flight is itself the event of its arrival on SimPy's
+    queue: SimPy's ``step`` reads an event's ``callbacks``, ``_ok`` and
+    ``_value`` and nothing else, and a message carries exactly those. One
+    small object per message, scheduled once, keeps the kernel's cost per
+    message close to SimPy's own. (Nothing waits on a message event, so it
+    is not a ``simpy.Event`` and cannot be yielded from a process.)
     """
 
-    # Defaults live on the class, so creating a message sets only what varies.
+    __slots__ = ("n", "src", "dst", "type", "payload", "sent", "arrived", "lost",
+                 "stamps", "received_stamps", "callbacks")
+    _ok = True  # read by SimPy's step, with _value: an arrival never fails
     _value = None
-    _ok = True
-    callbacks = None
-    arrived = None
-    lost = None
-    stamps = None
-    received_stamps = None
 
-    def __init__(self, src, n, dst, mtype, payload, env):
-        self.env = env
+    def __init__(self, src, n, dst, mtype, payload, now):
         self.n = n
         self.src = src
         self.dst = dst
         self.type = mtype
         self.payload = payload
-        self.sent = env._now
+        self.sent = now
+
+    # Set only when they apply; read them with getattr(msg, name, None).
+    # arrived: when it arrived or was lost; lost: why it was lost;
+    # stamps and received_stamps: clocks at the send and at the delivery.
 
     @property
     def id(self):
@@ -85,12 +87,11 @@ class Message(simpy.Event):
     def __repr__(self):
         return f"<Message {self.id} {self.src}->{self.dst} {self.type} {self.payload!r}>"
 
-    def _desc(self):
-        return repr(self)
 
+_new = object.__new__
 
 # What a crash leaves alone: the durable state and the kernel's own links.
-_KERNEL_ATTRS = ("durable", "_sim", "_host")  # and a bound fast send, if any
+_KERNEL_ATTRS = ("durable", "_sim", "_host")
 
 
 class BoundReached(Exception):
@@ -102,9 +103,18 @@ class _Host:
 
     __slots__ = ("sent", "timers", "generation", "crashed", "state",
                  "streams", "initial", "delay", "drop_rng", "handlers",
-                 "draw", "low", "span")
+                 "draw", "low", "span", "node_id", "sim", "env", "append",
+                 "schedule", "arrivals", "fast")
 
-    def __init__(self):
+    def __init__(self, node_id, sim):
+        # what every send reads, kept in slots: the message path's cost is here
+        self.node_id = node_id
+        self.sim = sim
+        self.env = sim.env
+        self.append = sim._records.append
+        self.schedule = sim.env.schedule
+        self.arrivals = sim._arrivals
+        self.fast = False
         self.handlers = {}
         self.low = self.span = None
         self.sent = 0
@@ -183,33 +193,44 @@ class Node:
         return [n for n in self._sim.server_ids if n != self.node_id]
 
     def send(self, dst, type, payload=None):
-        """Send a message to ``dst``; returns the ``Message`` (``.id`` is "n1:4").
-
-        In a run with no faults and no clocks the kernel replaces this with a
-        leaner function of the same meaning (see ``Simulation._fast_send``).
-        """
+        """Send a message to ``dst``; returns the ``Message`` (``.id`` is "n1:4")."""
         host = self._host
-        host.sent += 1
-        sim = self._sim
-        msg = Message(self.node_id, host.sent, dst, type, payload, sim.env)
-        receiver = sim._hosts.get(dst)
-        if receiver is None:
-            raise ValueError(f"{self.node_id} sent {type} to unknown node {dst!r}: "
-                             f"the nodes are {', '.join(sim.nodes)}")
-        sim._room -= 2  # room for the send and for the arrival or loss
+        n = host.sent = host.sent + 1
+        now = host.env._now
+        # Message(host.node_id, n, dst, type, payload, now), written out:
+        # this line runs for every message, and a call to __init__ costs more
+        msg = _new(Message)
+        msg.n = n
+        msg.src = host.node_id
+        msg.dst = dst
+        msg.type = type
+        msg.payload = payload
+        msg.sent = now
+        sim = host.sim
+        sim._room -= 2  # room for the send and for its arrival or loss
         if sim._room < 0:
             raise BoundReached()
-        sim._records.append(msg)
+        # (callables held in slots are read into locals before the call:
+        # the interpreter calls them faster that way)
         if host.span is None:
-            delay = host.delay(dst)
+            delay_of = host.delay
+            delay = delay_of(dst)
         else:
-            delay = host.low + host.span * host.draw()
-        if sim.stamper is not None:
-            msg.stamps = sim.stamper.on_send(self.node_id)
-        if sim._lossy and sim._lose_if_faulty(msg, host, delay):
+            draw = host.draw
+            delay = host.low + host.span * draw()
+        if host.fast:
+            # No faults and no clocks: on arrival SimPy itself records the
+            # message and calls the receiver's handler. SimPy only reads an
+            # event's callbacks, so one list per receiver and type serves all.
+            append = host.append
+            append(msg)
+            msg.arrived = now + delay
+            msg.callbacks = (host.arrivals.get((dst, type))
+                             or sim._arrival(host, dst, type))
+        elif sim._send_with_faults(host, msg, delay):
             return msg
-        msg.callbacks = [sim._deliver_callback]
-        sim.env.schedule(msg, NORMAL, delay)
+        schedule = host.schedule
+        schedule(msg, NORMAL, delay)
         return msg
 
     def broadcast(self, type, payload=None, to=None):
@@ -292,13 +313,12 @@ class Simulation:
         self.server_ids = []
         self.client_ids = []
         self._records = []
-        self._append = self._records.append
+        self._arrivals = {}
         self._hosts = {}
         self._ran = False
         self._room = max_events
         self._lossy = False
         self._fast = False
-        self._timeout = self.env.timeout
         self._deliver_callback = self._deliver
 
     # ----- building -----
@@ -311,7 +331,7 @@ class Simulation:
             if node.node_id in self.nodes:
                 raise ValueError(f"two nodes are named {node.node_id!r}")
             node._sim = self
-            node._host = self._hosts[node.node_id] = _Host()
+            node._host = self._hosts[node.node_id] = _Host(node.node_id, self)
             self.nodes[node.node_id] = node
             ids = self.client_ids if node.is_client else self.server_ids
             ids.append(node.node_id)
@@ -362,6 +382,7 @@ class Simulation:
         self._drop_ids = set(faults.drop)
         self._room = self.max_events - 1
         self._fast = not self._lossy and self.stamper is None
+        crashing = {crash.node for crash in faults.crashes}
         for node in self.nodes.values():
             host = node._host
             draw = stream(self.seed, "latency", node.node_id).random
@@ -371,8 +392,10 @@ class Simulation:
                 host.low = self.latency.low
                 host.span = self.latency.high - self.latency.low
             host.drop_rng = stream(self.seed, "drop", node.node_id).random
-            host.initial = copy.deepcopy(
-                {k: v for k, v in vars(node).items() if k not in _KERNEL_ATTRS})
+            if node.node_id in crashing:
+                # only then: reading vars() slows every later attribute access
+                host.initial = copy.deepcopy(
+                    {k: v for k, v in vars(node).items() if k not in _KERNEL_ATTRS})
         self._log({"t": 0.0, "kind": "start", "seed": self.seed,
                    "nodes": list(self.server_ids), "clients": list(self.client_ids)})
         for cut in faults.cuts:
@@ -386,42 +409,33 @@ class Simulation:
             if crash.recover is not None:
                 self._schedule_at(crash.recover, self._recover, crash.node)
         for node in self.nodes.values():
-            if self._fast and type(node).send is Node.send:
-                node.send = self._fast_send(node)
+            node._host.fast = self._fast
             self._schedule_at(0.0, self._start, node)
 
-    def _fast_send(self, node):
-        """``node.send`` for a run with no faults and no clocks.
+    def _arrival(self, host, dst, type):
+        """The callbacks for messages of ``type`` arriving at ``dst``."""
+        if dst not in self.nodes:
+            raise ValueError(f"{host.node_id} sent {type} to unknown node {dst!r}: "
+                             f"the nodes are {', '.join(self.nodes)}")
+        callbacks = [host.append, self.nodes[dst]._handler(type)]
+        self._arrivals[(dst, type)] = callbacks
+        return callbacks
 
-        The same steps as ``Node.send``, with everything it reads held in
-        the closure, and on arrival SimPy itself records the message and
-        calls the receiver's handler: every message of a clean run passes
-        through here, so this is where the kernel's cost per message lives.
+    def _send_with_faults(self, host, msg, delay):
+        """The general path: clocks, faults, and a check at arrival.
+
+        Returns True when the message is lost and already scheduled as such.
         """
-        sim, env, hosts, append = self, self.env, self._hosts, self._append
-        schedule, host, node_id = env.schedule, node._host, node.node_id
-        low, span, draw, delay_of = host.low, host.span, host.draw, host.delay
-
-        def send(dst, type, payload=None):
-            host.sent += 1
-            msg = Message(node_id, host.sent, dst, type, payload, env)
-            receiver = hosts.get(dst)
-            if receiver is None:
-                raise ValueError(f"{node_id} sent {type} to unknown node {dst!r}: "
-                                 f"the nodes are {', '.join(hosts)}")
-            sim._room -= 2
-            if sim._room < 0:
-                raise BoundReached()
-            append(msg)
-            delay = delay_of(dst) if span is None else low + span * draw()
-            handler = receiver.handlers.get(type) or sim.nodes[dst]._handler(type)
-            msg.arrived = msg.sent + delay
-            msg.callbacks = [append, handler]
-            schedule(msg, NORMAL, delay)
-            return msg
-
-        send.__doc__ = Node.send.__doc__
-        return send
+        if msg.dst not in self.nodes:
+            raise ValueError(f"{msg.src} sent {msg.type} to unknown node "
+                             f"{msg.dst!r}: the nodes are {', '.join(self.nodes)}")
+        self._records.append(msg)
+        if self.stamper is not None:
+            msg.stamps = self.stamper.on_send(msg.src)
+        if self._lossy and self._lose_if_faulty(msg, host, delay):
+            return True
+        msg.callbacks = [self._deliver_callback]
+        return False
 
     def _run_bounded(self):
         env = self.env
@@ -445,7 +459,7 @@ class Simulation:
         if isinstance(last, dict):
             t = last["t"]
         else:
-            t = last.sent if last.arrived is None else last.arrived
+            t = getattr(last, "arrived", last.sent)
         return {"t": t, "kind": "end", "reason": "quiet",
                 "message": f"ran until nothing was left to do, at t={t:.6g} s"}
 
@@ -541,7 +555,7 @@ class Simulation:
         host.timers.clear()
         host.state = {}
         self._log({"t": self.env._now, "kind": "crash", "node": node_id})
-        kept = {k: v for k, v in vars(node).items() if k in _KERNEL_ATTRS + ("send",)}
+        kept = {k: vars(node)[k] for k in _KERNEL_ATTRS}
         vars(node).clear()
         vars(node).update(copy.deepcopy(host.initial))
         vars(node).update(kept)

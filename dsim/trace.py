@@ -88,13 +88,14 @@ def _message_events(records):
 def _send_event(msg):
     event = {"t": msg.sent, "kind": "send", "id": msg.id, "src": msg.src,
              "dst": msg.dst, "type": msg.type, "payload": _plain(msg.payload)}
-    if msg.stamps:
-        event.update(_plain(msg.stamps))
+    stamps = getattr(msg, "stamps", None)
+    if stamps:
+        event.update(_plain(stamps))
     return event
 
 
 def _arrival_event(msg):
-    if msg.lost is not None:
+    if getattr(msg, "lost", None) is not None:
         return {"t": msg.arrived, "kind": "drop", "id": msg.id, "src": msg.src,
                 "dst": msg.dst, "type": msg.type, "reason": msg.lost}
     event = {"t": msg.arrived, "kind": "deliver", "id": msg.id, "src": msg.src,
