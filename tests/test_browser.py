@@ -217,3 +217,48 @@ def test_notebook_runs_and_its_explorer_drops_a_message(lab, browser, name, tmp_
         raise
     finally:
         page.close()
+
+
+def test_clicking_an_arrow_in_the_live_diagram_drops_that_message(lab, browser, tmp_path):
+    """On the ipympl canvas, a click on an arrow drops it; a click on blank
+    space does nothing. The clicks sweep across the band between the two
+    lifelines of ping-pong, where every arrow crosses, until one lands."""
+    url, token = lab
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    try:
+        page.goto(f"{url}/lab/workspaces/click/tree/00_start_here.ipynb"
+                  f"?token={token}&reset")
+        _wait_idle(page, 120_000)
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator('li[data-command="runmenu:run-all"]').click()
+        page.wait_for_function(
+            """() => { const s = document.querySelector('.dsim-explorer .dsim-status');
+                       return s && /delivered \\d+/.test(s.textContent); }""",
+            timeout=180_000)
+        _wait_idle(page, 60_000)
+        canvas = page.locator(".dsim-explorer canvas").last
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        before = _status_text(page)
+        changed = None
+        for step in range(8, 120):
+            page.mouse.click(box["x"] + box["width"] * step / 128,
+                             box["y"] + box["height"] * 0.5)
+            page.wait_for_timeout(150)
+            if _status_text(page) != before:
+                changed = _status_text(page)
+                break
+        assert changed, "no click on the diagram dropped a message"
+        assert _counts(changed)[1] == _counts(before)[1] + 1
+        page.wait_for_function(
+            """() => [...document.querySelectorAll(
+                   '.dsim-explorer .dsim-messages option')]
+                   .some(o => o.textContent.replace(/\\u00a0/g, " ")
+                                .includes("dropped by you"))""", timeout=30_000)
+        _wait_idle(page, 60_000)
+        page.screenshot(path=str(tmp_path / "clicked.png"))
+    except Exception:
+        page.screenshot(path=str(tmp_path / "click-failed.png"))
+        raise
+    finally:
+        page.close()
