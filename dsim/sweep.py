@@ -67,8 +67,15 @@ def sweep(trial, cases, executor=None, workers=None, chunk=DEFAULT_CHUNK,
         return _inline(trial, chunks, len(cases), progress)
     if executor is not None:
         return _gather(executor, trial, chunks, len(cases), progress)
-    with _local_pool(workers or local_workers()) as pool:
-        return _gather(pool, trial, chunks, len(cases), progress)
+    try:
+        with _local_pool(workers or local_workers()) as pool:
+            return _gather(pool, trial, chunks, len(cases), progress)
+    except concurrent.futures.process.BrokenProcessPool:
+        raise RuntimeError(
+            "the local worker processes stopped before finishing. Each worker "
+            "starts by importing the script that called sweep(), so in a script "
+            "put the call under 'if __name__ == \"__main__\":'; or pass "
+            "workers=1 to run every trial in this process") from None
 
 
 def _check_count(name, value):
