@@ -186,6 +186,9 @@ class Explorer(widgets.VBox):
         if cut is not None:
             if cut not in self.faults.cuts:
                 raise ValueError(f"{cut!r} is not among this run's cuts")
+            if cut.heal is not None and cut.heal <= at:
+                raise ValueError(f"that cut already healed at {cut.heal:g} s, "
+                                 f"before t={at:g} s")
             chosen = [cut]
         if not chosen:
             raise ValueError(f"no cut is open at t={at:g} s")

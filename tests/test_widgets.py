@@ -194,3 +194,12 @@ def test_explorer_ipympl_click_on_arrow_drops_it():
     ex.figure.pick(click)
     assert ex.run.faults.drop == ("n1:3",)
     assert "dropped 1" in status(ex)
+
+
+def test_explorer_heal_never_lengthens_a_cut():
+    ex = explorer()
+    ex.cut(Cut("n1", "n2", start=0.5, heal=1.0))
+    with pytest.raises(ValueError, match="already healed at 1 s, before t=1.5 s"):
+        ex.heal(ex.faults.cuts[0], at=1.5)
+    ex.heal(ex.faults.cuts[0], at=0.8)
+    assert ex.faults.cuts[0].heal == 0.8
