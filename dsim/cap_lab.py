@@ -31,6 +31,7 @@ from .network import Faults, Partition, PerLink, Uniform
 from .protocols.cap import majority
 from .scenario import scenario
 from .settings import trials
+from .viz.style import BLUE, VERMILLION, charted
 
 REGISTERS = {"CP": "cap-cp", "AP": "cap-ap"}
 ONLY = {"CP": ("patience",), "AP": ("resend",)}
@@ -468,14 +469,15 @@ def _collect(trace, by_op):
             by_op[e["op"]].append(e["t"] - invoked[e["op_id"]])
 
 
+@charted
 def plot_latency(points, ax=None):
     """Median latency against the replicas' one-way delay, per register and op."""
     if ax is None:
         from .viz.diagram import DiagramFigure
 
-        ax = DiagramFigure(figsize=(8, 4.5)).subplots()
-    styles = {"CP": ("tab:blue", "CP (majority quorum)"),
-              "AP": ("tab:orange", "AP (local replica)")}
+        ax = DiagramFigure(figsize=(10, 5)).subplots()
+    styles = {"CP": (BLUE, "CP (majority quorum)"),
+              "AP": (VERMILLION, "AP (local replica)")}
     for label, (color, name) in styles.items():
         for op, dash in (("write", "-"), ("read", "--")):
             mine = [p for p in points if p.register == label and p.op == op]

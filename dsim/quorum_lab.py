@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from .feedback import NOT_ANSWERED, Feedback
 from .protocols.quorum import check_quorum
 from .scenario import scenario
+from .viz.style import charted
 from .widgets import Explorer
 
 VARIANTS = {
@@ -126,6 +127,7 @@ def staleness_table(trials, configs=STALENESS_CONFIGS, fanouts=("quorum", "all")
             for fanout in fanouts for (n, w, r) in configs]
 
 
+@charted
 def staleness_figure(rows, ax=None):
     """Measured staleness beside the closed form, one column per (n, w, r)."""
     import matplotlib.pyplot as plt

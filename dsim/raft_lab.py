@@ -34,6 +34,7 @@ from .protocols.raft import (RaftNode, election_safety, leader_at, leaders,
 from .randomness import derive_seed, stream
 from .scenario import scenario
 from .sweep import sweep
+from .viz.style import charted
 
 PAPER_RANGES = ((0.150, 0.150), (0.150, 0.151), (0.150, 0.155),
                 (0.150, 0.175), (0.150, 0.200), (0.150, 0.300),
@@ -186,10 +187,11 @@ class _PngFigure(Figure):
         return out.getvalue()
 
 
+@charted
 def plot_election_cdf(times, ax=None):
     """Cumulative distribution of the time to elect, one line per range."""
     if ax is None:
-        fig = _PngFigure(figsize=(9, 4.2), layout="constrained")
+        fig = _PngFigure(figsize=(12, 5.2), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
     else:
@@ -208,7 +210,7 @@ def plot_election_cdf(times, ax=None):
     ax.set_ylabel("share of trials with a leader")
     ax.set_title("Time to elect a new leader, by range of election timeouts")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(title="election timeout", fontsize=8, loc="center left",
+    ax.legend(title="election timeout", loc="center left",
               bbox_to_anchor=(1.01, 0.5))
     return fig
 

@@ -27,6 +27,7 @@ from .network import Crash, Faults
 from .protocols.twopc import COMMIT, CRASH_AFTER_LOG, HEURISTIC, STANDBYS
 from .trace import Trace
 from .viz.diagram import DiagramFigure
+from .viz.style import charted
 
 DECIDED = ("committed", "aborted")
 UNCERTAIN = ("prepared", "in-doubt")
@@ -271,10 +272,11 @@ def blocking_by_downtime(downtimes, seed=0):
     return rows
 
 
+@charted
 def plot_blocking(rows, ax=None):
     """Draw ``blocking_by_downtime`` rows: in-doubt time against downtime."""
     if ax is None:
-        fig = DiagramFigure(figsize=(7.5, 3.8), dpi=100)
+        fig = DiagramFigure(figsize=(10, 4.8), dpi=100)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
     downtimes = [r[0] for r in rows]
@@ -286,7 +288,7 @@ def plot_blocking(rows, ax=None):
     ax.set_xlabel("coordinator downtime (s)")
     ax.set_ylabel("longest time in doubt (s)")
     ax.set_title("A crash after the commit point: who waits?")
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.legend(loc="upper left", frameon=False)
     ax.set_ylim(bottom=0)
     ax.figure.tight_layout()
     return ax.figure

@@ -7,6 +7,11 @@ alone: a message's fate is also its line style and end marker, and a
 role or status is also a hatch pattern and a written label.
 """
 
+import functools
+
+import matplotlib
+from cycler import cycler
+
 # Okabe & Ito, "Color Universal Design" (2008).
 BLACK = "#000000"
 ORANGE = "#E69F00"
@@ -77,3 +82,24 @@ def text_width(text, size=SMALL):
 
 def text_height(size=SMALL):
     return 1.35 * size * DPI / 72
+
+
+# Plots beside the diagrams (distributions, sweeps, bar charts) share its
+# projector sizes and colour-blind-safe colours.
+CHART = {
+    "font.size": FONT, "axes.titlesize": 16, "axes.labelsize": FONT,
+    "xtick.labelsize": SMALL, "ytick.labelsize": SMALL,
+    "legend.fontsize": SMALL, "legend.title_fontsize": SMALL,
+    "lines.linewidth": 2.2, "lines.markersize": 7,
+    "axes.prop_cycle": cycler(color=[BLUE, VERMILLION, GREEN, ORANGE, PURPLE,
+                                     SKY, BLACK, YELLOW]),
+}
+
+
+def charted(draw):
+    """Draw a chart with the course's sizes and colours (a decorator)."""
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs):
+        with matplotlib.rc_context(CHART):
+            return draw(*args, **kwargs)
+    return drawn
