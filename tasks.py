@@ -56,6 +56,8 @@ def course(args):
         "--LabApp.default_url=/lab/tree/00_start_here.ipynb",
         *args,
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers often run as root; serving stays local
     os.execv(cmd[0], cmd)
 
 
