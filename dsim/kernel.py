@@ -24,7 +24,8 @@ attribute returns to what ``__init__`` set; when it recovers,
 Determinism: the k-th message of a node is ``"<node>:<k>"`` and draws its
 latency and its drop chance from streams keyed by the sender, so the same
 scenario, seed and faults give the same trace, and dropping one message
-changes only what causally follows it.
+changes only what causally follows the moment it would have arrived: the
+receiver's later steps, and what they reach in turn.
 
 Limitations: when two events fall on exactly the same simulated instant
 at one node, they run in the order SimPy scheduled them. Continuous
