@@ -225,17 +225,24 @@ class Trace:
         return self._messages
 
     def _collect_messages(self):
-        found = {}
+        sends, ends = {}, {}
         for e in self.events:
             kind = e["kind"]
             if kind == "send":
-                found[e["id"]] = MessageInfo(e["id"], e["src"], e["dst"], e["type"],
-                                             e["payload"], e["t"], None, None, None)
-            elif kind == "deliver":
-                found[e["id"]] = found[e["id"]]._replace(arrived=e["t"])
-            elif kind == "drop":
-                found[e["id"]] = found[e["id"]]._replace(
-                    dropped=e["t"], reason=e["reason"])
+                sends[e["id"]] = e
+            elif kind == "deliver" or kind == "drop":
+                ends[e["id"]] = e
+        found = {}
+        for mid, e in sends.items():
+            end = ends.get(mid)
+            arrived = dropped = reason = None
+            if end is not None:
+                if end["kind"] == "deliver":
+                    arrived = end["t"]
+                else:
+                    dropped, reason = end["t"], end["reason"]
+            found[mid] = MessageInfo(mid, e["src"], e["dst"], e["type"], e["payload"],
+                                     e["t"], arrived, dropped, reason)
         return found
 
     def in_flight(self, t):
