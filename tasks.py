@@ -40,7 +40,8 @@ def ensure_env():
                 "the venv module first: apt-get install python3-venv"
             )
     print("Installing dsim and its dependencies into .venv ...", flush=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet",
+           "--disable-pip-version-check"]
     subprocess.run(pip + ["--upgrade", "pip"], check=True)
     subprocess.run(pip + ["-e", f"{ROOT}[test]"], check=True)
     STAMP.write_text(_wanted_stamp())

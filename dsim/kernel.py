@@ -86,7 +86,8 @@ class Message:
         return f"{self.src}:{self.n}"
 
     def __repr__(self):
-        return f"<Message {self.id} {self.src}->{self.dst} {self.type} {self.payload!r}>"
+        return (f"<Message {self.id} {self.src}->{self.dst} {self.type} "
+                f"{self.payload!r}>")
 
 
 _new = object.__new__
@@ -449,7 +450,8 @@ class Simulation:
             return {"t": env.now, "kind": "end", "reason": "max_events",
                     "message": (f"stopped at t={env.now:.6g} s: the run reached "
                                 f"its bound of {self.max_events} events, counting "
-                                "messages in flight (max_events); raise it with max_events=... or "
+                                "messages in flight (max_events); raise it "
+                                "with max_events=... or "
                                 "--max-events N if the run is meant to be longer")}
         if any(item[3] is not stop for item in env._queue):
             return {"t": env.now, "kind": "end", "reason": "until",

@@ -338,7 +338,8 @@ class Faults:
         if self.crashes:
             parts.append(f"crashes=[{', '.join(map(repr, self.crashes))}]")
         if self.drop_if:
-            parts.append(f"drop_if=[...]  # {len(self.drop_if)} rule(s) written as code")
+            rules = len(self.drop_if)
+            parts.append(f"drop_if=[...]  # {rules} rule(s) written as code")
         return f"Faults({', '.join(parts)})"
 
 

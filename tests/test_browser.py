@@ -200,7 +200,8 @@ def test_notebook_runs_and_its_explorer_drops_a_message(lab, browser, name, tmp_
             """(id) => [...document.querySelectorAll(
                    '.dsim-explorer .dsim-messages option')]
                    .map(o => o.textContent.replace(/\u00a0/g, " "))
-                   .some(t => t.startsWith(id + " ") && t.includes("dropped by you"))""",
+                   .some(t => t.startsWith(id + " ")
+                              && t.includes("dropped by you"))""",
             arg=message_id, timeout=30_000)
         _wait_idle(page, 60_000)
         page.screenshot(path=str(tmp_path / f"{Path(name).stem}.png"), full_page=False)
@@ -219,7 +220,8 @@ def test_notebook_runs_and_its_explorer_drops_a_message(lab, browser, name, tmp_
         page.close()
 
 
-def test_clicking_an_arrow_in_the_live_diagram_drops_that_message(lab, browser, tmp_path):
+def test_clicking_an_arrow_in_the_live_diagram_drops_that_message(
+        lab, browser, tmp_path):
     """On the ipympl canvas, a click on an arrow drops it; a click on blank
     space does nothing. The clicks sweep across the band between the two
     lifelines of ping-pong, where every arrow crosses, until one lands."""

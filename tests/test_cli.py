@@ -70,7 +70,8 @@ def test_crash_spec_parses():
     (["run", "ping-pong", "--drop-rate", "2"], "drop rate 2.0 is outside [0, 1]"),
     (["run", "ping-pong", "--crash", "n9@1"], "unknown node(s) n9"),
     (["run", "ping-pong", "--crash", "n1"], "crash 'n1' needs a time"),
-    (["run", "ping-pong", "--partition", "n1+n2"], "partition 'n1+n2' is not understood"),
+    (["run", "ping-pong", "--partition", "n1+n2"],
+     "partition 'n1+n2' is not understood"),
     (["run", "ping-pong", "--partition", "n1>n2@3-1"], "heal must be later than start"),
     (["run", "ping-pong", "--param", "speed=3"], "has no parameter speed"),
 ])

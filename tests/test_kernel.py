@@ -253,7 +253,8 @@ def test_drop_by_id_rule_and_rate_are_recorded_with_their_reason():
     assert sent < drop["t"] < sent + 0.2
 
     trace = echo_run(Faults(drop_if=[lambda m: m.type == "pong"])).trace
-    assert {(e["type"], e["reason"]) for e in kinds(trace, "drop")} == {("pong", "rule")}
+    lost = {(e["type"], e["reason"]) for e in kinds(trace, "drop")}
+    assert lost == {("pong", "rule")}
 
     assert {e["reason"] for e in kinds(echo_run(Faults(drop_rate=1.0)).trace,
                                        "drop")} == {"rate"}
@@ -312,7 +313,8 @@ def test_time_bound_ends_run_with_a_message():
     (lambda: Uniform(0.3, 0.2), "high=0.2 is below low=0.3"),
     (lambda: Faults(drop_rate=1.5), "drop rate 1.5 is outside [0, 1]"),
     (lambda: Faults(drop_rate=-0.1), "drop rate -0.1 is outside [0, 1]"),
-    (lambda: Partition([["a"]], start=3, heal=2), "heals at 2.0 s, not after it starts"),
+    (lambda: Partition([["a"]], start=3, heal=2),
+     "heals at 2.0 s, not after it starts"),
     (lambda: OneWay("a", "b", start=1, heal=1), "heal must be later than start"),
     (lambda: Crash("a", at=5, recover=4), "heal must be later than start"),
     (lambda: Faults(drop=["n2-7"]), "message id 'n2-7' is not of the form SENDER:N"),
@@ -320,7 +322,8 @@ def test_time_bound_ends_run_with_a_message():
     (lambda: Simulation(seed="x"), "seed 'x' must be an integer"),
     (lambda: Node("a:b"), "node id 'a:b' must be a non-empty name"),
     (lambda: scenario("raft-nope"), "unknown scenario 'raft-nope'; the scenarios are"),
-    (lambda: scenario("ping-pong").run(rounds=0), "rounds=0 must be a whole number > 0"),
+    (lambda: scenario("ping-pong").run(rounds=0),
+     "rounds=0 must be a whole number > 0"),
     (lambda: scenario("ping-pong").run(speed=2), "has no parameter speed"),
 ])
 def test_bad_input_is_named_where_it_enters(make, message):

@@ -5,7 +5,6 @@ import html
 import matplotlib
 import pytest
 
-from dsim import scenario
 from dsim.quorum_lab import (VARIANTS, Feedback, check_race_drop,
                              check_skew_threshold, check_smallest_r,
                              check_stale_chance, costs, measure_staleness, rule,

@@ -14,7 +14,8 @@ def _names(requirements):
 
 def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]["test"]
+    wanted = set(project["dependencies"]) | set(extras)
     text = (ROOT / "environment.yml").read_text()
     section = text.split("dependencies:", 1)[1]
     conda = set()

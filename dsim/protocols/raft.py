@@ -385,7 +385,8 @@ def _check_per_node(name, values, n):
 def _check_logs(logs, n):
     _check_per_node("logs", logs, n)
     for node, log in enumerate(logs or (), 1):
-        if any(not isinstance(x, int) or x < 1 for x in log) or list(log) != sorted(log):
+        terms_ok = all(isinstance(x, int) and x >= 1 for x in log)
+        if not terms_ok or list(log) != sorted(log):
             raise ValueError(f"log {list(log)!r} of n{node} must list the terms of "
                              "its entries, whole numbers >= 1 that never decrease")
 

@@ -630,7 +630,8 @@ def _arrowheads(ax, arrows):
     for angle in (0.42, -0.42):
         c, s = np.cos(angle), np.sin(angle)
         back = np.column_stack([d[:, 0] * c - d[:, 1] * s, d[:, 0] * s + d[:, 1] * c])
-        barbs.append(ax.transData.inverted().transform(tip - HEAD_PX * ax.figure.dpi / S.DPI * back))
+        length = HEAD_PX * ax.figure.dpi / S.DPI
+        barbs.append(ax.transData.inverted().transform(tip - length * back))
     tips = ends[:, 2:]
     return np.concatenate([np.stack([barbs[0], tips], axis=1),
                            np.stack([barbs[1], tips], axis=1)])

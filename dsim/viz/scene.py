@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..trace import Trace, lifeline
+from ..trace import Trace
 
 DELIVERED, DROPPED, IN_FLIGHT = "delivered", "dropped", "in flight"
 
