@@ -246,7 +246,10 @@ def test_clicking_an_arrow_in_the_live_diagram_drops_that_message(
         for step in range(8, 120):
             page.mouse.click(box["x"] + box["width"] * step / 128,
                              box["y"] + box["height"] * 0.5)
-            page.wait_for_timeout(150)
+            # let the click reach the kernel and any re-run finish before
+            # the next click, which could otherwise restore what this dropped
+            page.wait_for_timeout(250)
+            _wait_idle(page, 30_000)
             if _status_text(page) != before:
                 changed = _status_text(page)
                 break
