@@ -41,6 +41,7 @@ import simpy
 from simpy.events import NORMAL
 
 from .network import Faults, Uniform
+from .params import seconds, whole
 from .randomness import stream
 from .trace import Trace
 
@@ -294,10 +295,8 @@ class Simulation:
                  max_events=DEFAULT_MAX_EVENTS, stamper=None):
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"seed {seed!r} must be an integer")
-        if not (isinstance(until, (int, float)) and until > 0):
-            raise ValueError(f"until={until!r} must be a time in seconds > 0")
-        if not (isinstance(max_events, int) and max_events > 0):
-            raise ValueError(f"max_events={max_events!r} must be a whole number > 0")
+        seconds("until", until)
+        whole("max_events", max_events)
         if faults is not None and not isinstance(faults, Faults):
             raise ValueError(f"faults={faults!r} must be a dsim Faults plan")
         latency = DEFAULT_LATENCY if latency is None else latency

@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass
 
 from .feedback import NOT_ANSWERED, Feedback
+from .params import whole
 from .protocols.quorum import check_quorum
 from .scenario import scenario
 from .viz.style import charted
@@ -110,8 +111,7 @@ class Staleness:
 def measure_staleness(n, w, r, trials, fanout="quorum", first_seed=0):
     """Run ``quorum-stale`` ``trials`` times; count reads that miss the write."""
     check_quorum(n, w, r)
-    if isinstance(trials, bool) or not (isinstance(trials, int) and trials > 0):
-        raise ValueError(f"trials={trials!r} must be a whole number > 0")
+    whole("trials", trials)
     stale_scenario = scenario("quorum-stale")
     stale = 0
     for seed in range(first_seed, first_seed + trials):

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from .feedback import Feedback
 from .kernel import Simulation
 from .network import Crash, Exponential, Faults, Partition
+from .params import whole
 from .protocols.raft import (RaftNode, election_safety, leader_at, leaders,
                              leaders_by_term, terms)
 from .randomness import derive_seed, stream
@@ -132,8 +133,7 @@ def election_times(ranges=PAPER_RANGES, trials=1000, slow_trials=None, seed=0,
         if not 0 < low <= high:
             raise ValueError(f"range {range_label((low, high))} is not allowed: "
                              "it needs 0 < low <= high seconds")
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ValueError(f"trials={trials!r} must be a whole number >= 1")
+    whole("trials", trials)
     slow = max(1, trials // 10) if slow_trials is None else slow_trials
     cases = [(low, high, seed * 1_000_003 + k)
              for low, high in ranges

@@ -26,6 +26,8 @@ import concurrent.futures
 import multiprocessing
 import os
 
+from .params import whole
+
 DEFAULT_CHUNK = 25
 
 
@@ -56,9 +58,9 @@ def sweep(trial, cases, executor=None, workers=None, chunk=DEFAULT_CHUNK,
     if not callable(trial):
         raise ValueError(f"trial={trial!r} must be a function of one case")
     cases = list(cases)
-    _check_count("chunk", chunk)
+    whole("chunk", chunk)
     if workers is not None:
-        _check_count("workers", workers)
+        whole("workers", workers)
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise ValueError(f"executor={executor!r} has no submit(): pass a "
                          "concurrent.futures.Executor or None for local cores")
@@ -76,11 +78,6 @@ def sweep(trial, cases, executor=None, workers=None, chunk=DEFAULT_CHUNK,
             "starts by importing the script that called sweep(), so in a script "
             "put the call under 'if __name__ == \"__main__\":'; or pass "
             "workers=1 to run every trial in this process") from None
-
-
-def _check_count(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a whole number >= 1")
 
 
 def _local_pool(workers):

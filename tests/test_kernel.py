@@ -318,12 +318,12 @@ def test_time_bound_ends_run_with_a_message():
     (lambda: OneWay("a", "b", start=1, heal=1), "heal must be later than start"),
     (lambda: Crash("a", at=5, recover=4), "heal must be later than start"),
     (lambda: Faults(drop=["n2-7"]), "message id 'n2-7' is not of the form SENDER:N"),
-    (lambda: Simulation(until=0), "until=0 must be a time in seconds > 0"),
+    (lambda: Simulation(until=0), "until=0 must be a number of seconds > 0"),
     (lambda: Simulation(seed="x"), "seed 'x' must be an integer"),
     (lambda: Node("a:b"), "node id 'a:b' must be a non-empty name"),
     (lambda: scenario("raft-nope"), "unknown scenario 'raft-nope'; the scenarios are"),
     (lambda: scenario("ping-pong").run(rounds=0),
-     "rounds=0 must be a whole number > 0"),
+     "rounds=0 must be a whole number >= 1"),
     (lambda: scenario("ping-pong").run(speed=2), "has no parameter speed"),
 ])
 def test_bad_input_is_named_where_it_enters(make, message):

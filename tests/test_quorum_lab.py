@@ -33,7 +33,7 @@ def test_rule_and_closed_form_reject_bad_quorums(args, message):
 
 
 def test_measure_staleness_rejects_bad_trials():
-    with pytest.raises(ValueError, match="trials=0 must be a whole number > 0"):
+    with pytest.raises(ValueError, match="trials=0 must be a whole number >= 1"):
         measure_staleness(3, 1, 1, trials=0)
 
 

@@ -44,6 +44,7 @@ forgets the operations it was coordinating (their clients time out).
 from ..clients import Client
 from ..kernel import Node
 from ..network import Partition, Uniform
+from ..params import seconds, whole
 from ..scenario import Scenario, register
 
 PATTERNS = ("alternate", "random")
@@ -309,14 +310,11 @@ def homes_for(replicas, clients, faults, homes=None):
 def _check(replicas, clients, ops, interval, timeout, pattern, homes):
     for name, value in (("replicas", replicas), ("clients", clients),
                         ("ops", ops)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} must be a whole number >= 1")
+        whole(name, value)
     if replicas > 9:
         raise ValueError(f"replicas={replicas} is too many: at most 9 replicas")
-    for name, value in (("interval", interval), ("timeout", timeout)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not value > 0:
-            raise ValueError(f"{name}={value!r} must be a number of seconds > 0")
+    seconds("interval", interval)
+    seconds("timeout", timeout)
     if pattern not in PATTERNS:
         raise ValueError(f"pattern={pattern!r} is not known: use "
                          f"{' or '.join(map(repr, PATTERNS))}")
@@ -347,9 +345,7 @@ def _build(sim, make_replica, replicas, clients, ops, interval, timeout,
 def build_cp(sim, replicas, clients, ops, interval, timeout, pattern, homes,
              patience):
     """The CP register: quorum replicas, and the shared clients."""
-    if isinstance(patience, bool) or not isinstance(patience, (int, float)) \
-            or not patience > 0:
-        raise ValueError(f"patience={patience!r} must be a number of seconds > 0")
+    seconds("patience", patience)
     _build(sim, lambda n: QuorumReplica(n, patience), replicas, clients, ops,
            interval, timeout, pattern, homes)
 
@@ -357,9 +353,7 @@ def build_cp(sim, replicas, clients, ops, interval, timeout, pattern, homes,
 def build_ap(sim, replicas, clients, ops, interval, timeout, pattern, homes,
              resend):
     """The AP register: last-write-wins replicas, and the shared clients."""
-    if isinstance(resend, bool) or not isinstance(resend, (int, float)) \
-            or not resend > 0:
-        raise ValueError(f"resend={resend!r} must be a number of seconds > 0")
+    seconds("resend", resend)
     _build(sim, lambda n: LWWReplica(n, resend), replicas, clients, ops,
            interval, timeout, pattern, homes)
 

@@ -14,6 +14,7 @@ are picked uniformly, with no partner lists or fan-out tuning.
 
 from ..kernel import Node
 from ..network import Uniform
+from ..params import seconds, whole
 from ..scenario import Scenario, register
 
 
@@ -56,13 +57,10 @@ class Gossiper(Node):
 
 
 def build(sim, nodes, rounds, interval, bump):
-    for name, value in (("nodes", nodes), ("rounds", rounds), ("bump", bump)):
-        if not (isinstance(value, int) and value > 0):
-            raise ValueError(f"{name}={value!r} must be a whole number > 0")
-    if nodes < 2:
-        raise ValueError(f"nodes={nodes} is too few: gossip needs 2 or more")
-    if not interval > 0:
-        raise ValueError(f"interval={interval!r} must be > 0 seconds")
+    whole("nodes", nodes, least=2)
+    whole("rounds", rounds)
+    whole("bump", bump)
+    seconds("interval", interval)
     sim.add(*[Gossiper(f"n{i}", rounds, interval, bump)
               for i in range(1, nodes + 1)])
 

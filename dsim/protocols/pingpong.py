@@ -9,6 +9,7 @@ other start again from zero.
 
 from ..kernel import Node
 from ..network import Uniform
+from ..params import seconds, whole
 from ..scenario import Scenario, register
 
 
@@ -59,10 +60,8 @@ class Ponger(Node):
 
 
 def build(sim, rounds, interval):
-    if not (isinstance(rounds, int) and rounds > 0):
-        raise ValueError(f"rounds={rounds!r} must be a whole number > 0")
-    if not interval > 0:
-        raise ValueError(f"interval={interval!r} must be > 0 seconds")
+    whole("rounds", rounds)
+    seconds("interval", interval)
     sim.add(Pinger("n1", "n2", rounds, interval), Ponger("n2"))
 
 

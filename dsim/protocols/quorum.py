@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from ..clients import Client
 from ..kernel import Node
 from ..network import Crash, Exponential, Partition, PerLink, Uniform
+from ..params import whole
 from ..scenario import Scenario, register
 
 INITIAL_VERSION = (0, "")
@@ -419,9 +420,8 @@ def _build_skew(sim, **options):
 def _build_mix(sim, clients=3, ops=6, think=0.1, **options):
     """``clients`` clients run random reads and writes at once."""
     config = _config(**options)
-    for name, value in (("clients", clients), ("ops", ops)):
-        if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
-            raise ValueError(f"{name}={value!r} must be a whole number > 0")
+    whole("clients", clients)
+    whole("ops", ops)
     _add_replicas(sim, config)
     for i in range(1, clients + 1):
         sim.add(QuorumClient(f"c{i}", config,

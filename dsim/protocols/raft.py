@@ -50,6 +50,7 @@ crash or cut off.
 
 from ..kernel import Simulation, Node
 from ..network import Crash, Cut, Constant, OneWay, Partition, Uniform
+from ..params import seconds
 from ..scenario import Scenario, register
 
 ROLES = ("follower", "candidate", "leader")
@@ -426,18 +427,12 @@ def find_leader(sim, t, **params):
     return leader_at(probe.run().trace, t) or "n1"
 
 
-def _check_time(name, value):
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and value > 0):
-        raise ValueError(f"{name}={value!r} must be a time in seconds > 0")
-
-
 def build_election(sim, **params):
     add_nodes(sim, **params)
 
 
 def build_leader_crash(sim, crash_at, recover_at, **params):
-    _check_time("crash_at", crash_at)
+    seconds("crash_at", crash_at)
     if recover_at is not None and recover_at <= crash_at:
         raise ValueError(f"recover_at={recover_at!r} must be later than "
                          f"crash_at={crash_at!r}, or None to stay down")
@@ -447,7 +442,7 @@ def build_leader_crash(sim, crash_at, recover_at, **params):
 
 
 def build_stale_leader(sim, cut_at, heal_at, **params):
-    _check_time("cut_at", cut_at)
+    seconds("cut_at", cut_at)
     leader = find_leader(sim, cut_at, **params)
     ids = add_nodes(sim, **params)
     minority = [leader] + [n for n in ids if n != leader][:(len(ids) - 1) // 2 - 1]
@@ -456,7 +451,7 @@ def build_stale_leader(sim, cut_at, heal_at, **params):
 
 
 def build_flaky_link(sim, cut_at, heal_at, oneway, **params):
-    _check_time("cut_at", cut_at)
+    seconds("cut_at", cut_at)
     leader = find_leader(sim, cut_at, **params)
     ids = add_nodes(sim, **params)
     if len(ids) < 3:

@@ -10,6 +10,7 @@ seconds, which leaves operations whose outcome is unknown.
 from ..clients import Client
 from ..kernel import Node
 from ..network import Uniform
+from ..params import whole
 from ..scenario import Scenario, register
 
 
@@ -92,8 +93,7 @@ def kv_workload(ops, keys, timeout, think):
 
 def _check_counts(**counts):
     for name, value in counts.items():
-        if not (isinstance(value, int) and value > 0):
-            raise ValueError(f"{name}={value!r} must be a whole number > 0")
+        whole(name, value)
 
 
 def build_register(sim, clients, ops, timeout, think):

@@ -192,7 +192,8 @@ def describe(e):
     if kind in ("invoke", "complete"):
         result = ""
         if kind == "complete":
-            result = " → ?" if not e.get("ok", True) else f" → {_json(e.get('result'))}"
+            outcome = _json(e.get("result")) if e.get("ok", True) else "?"
+            result = f" → {outcome}"
         return f"{kind} {e['op_id']} {e['op']}{result}"
     if kind in ("crash", "recover"):
         return f"{kind} {e['node']}"
