@@ -319,7 +319,6 @@ class Simulation:
         self._ran = False
         self._room = max_events
         self._lossy = False
-        self._fast = False
         self._deliver_callback = self._deliver
 
     # ----- building -----
@@ -381,8 +380,8 @@ class Simulation:
         faults = self.faults
         self._lossy = not faults.empty
         self._drop_ids = set(faults.drop)
-        self._room = self.max_events - 1
-        self._fast = not self._lossy and self.stamper is None
+        self._room = self.max_events
+        fast = not self._lossy and self.stamper is None
         crashing = {crash.node for crash in faults.crashes}
         for node in self.nodes.values():
             host = node._host
@@ -410,7 +409,7 @@ class Simulation:
             if crash.recover is not None:
                 self._schedule_at(crash.recover, self._recover, crash.node)
         for node in self.nodes.values():
-            node._host.fast = self._fast
+            node._host.fast = fast
             self._schedule_at(0.0, self._start, node)
 
     def _arrival(self, host, dst, type):
