@@ -20,6 +20,7 @@ lifelines. The trace must come from a run with a stamper (every
 ``clocks-`` scenario has one).
 """
 
+import html
 from collections import deque
 from dataclasses import dataclass
 
@@ -156,7 +157,7 @@ class Relation:
         return self.explain()
 
     def _repr_html_(self):
-        return "<pre>" + _escape(self.explain()) + "</pre>"
+        return "<pre>" + html.escape(self.explain()) + "</pre>"
 
 
 def _verdict(rel):
@@ -209,9 +210,9 @@ class Cone:
         rows = [("past", self.past), ("future", self.future),
                 ("concurrent", self.concurrent)]
         body = "".join(f"<tr><td>{label} ({len(es)})</td><td>"
-                       f"{_escape(', '.join(e.name for e in es))}</td></tr>"
+                       f"{html.escape(', '.join(e.name for e in es))}</td></tr>"
                        for label, es in rows)
-        return (f"<b>{_escape(self.event.name)}</b> at {self.event.node}"
+        return (f"<b>{html.escape(self.event.name)}</b> at {self.event.node}"
                 f"<table>{body}</table>")
 
 
@@ -275,7 +276,7 @@ def _order_row(row):
     e = row.event
     cells = [row.rank, e.name, e.node, f"({e.lamport}, {e.node})",
              f"{e.t:.3f}", row.real_rank]
-    text = "".join(f"<td>{_escape(str(c))}</td>" for c in cells)
+    text = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
     return f"<tr style='font-weight:bold'>{text}</tr>" if (
         row.rank != row.real_rank) else f"<tr>{text}</tr>"
 
@@ -497,8 +498,3 @@ def _same_vclock(given, truth):
         return given is not None and compare(given, truth) == "equal"
     except (ValueError, TypeError, AttributeError):
         return False
-
-
-def _escape(text):
-    return (text.replace("&", "&amp;").replace("<", "&lt;")
-            .replace(">", "&gt;"))
